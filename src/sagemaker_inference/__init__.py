@@ -1,0 +1,3 @@
+"""Serve a model plus a user's ``inference.py`` under SageMaker's hosting contract."""
+
+__version__ = "2.0.0.dev0"
