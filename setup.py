@@ -22,7 +22,10 @@ setup(
     license="Apache License 2.0",
     packages=find_packages(where="src", exclude=("test",)),
     package_dir={"": "src"},
-    package_data={"sagemaker_inference": ["etc/*", "etc/**/*"]},
+    package_data={
+        "sagemaker_inference": ["etc/*"],
+        "sagemaker_inference.plugin": ["java-src/**/*.java", "java-src/META-INF/services/*"],
+    },
     include_package_data=True,
     python_requires=">=3.9",
     install_requires=[

@@ -1,0 +1,5 @@
+import sys
+
+from sagemaker_inference.plugin import main
+
+sys.exit(main())
