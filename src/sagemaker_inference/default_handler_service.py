@@ -1,0 +1,120 @@
+"""The handler service MMS loads: one class with ``initialize(context)`` and ``handle``.
+
+MMS instantiates the only class defined in the handler module, so this module defines exactly
+one class. MMS also swallows exceptions from ``initialize``, which would leave a worker that looks
+loaded but cannot answer; a failed load therefore ends the worker process (see ``initialize``).
+"""
+
+import os
+import sys
+import traceback
+from typing import Any, List, Optional
+
+from sagemaker_inference import environment, parameters, utils
+from sagemaker_inference import logging as sm_logging
+from sagemaker_inference.transformer import Transformer
+
+logger = sm_logging.get_logger()
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_MMS_WORKER_SCRIPT = "model_service_worker.py"
+
+
+def _in_model_server_worker() -> bool:
+    """True inside an MMS Python worker (its entry script is mms/model_service_worker.py)."""
+    main = sys.modules.get("__main__")
+    script = getattr(main, "__file__", None) or ""
+    return os.path.basename(script) == _MMS_WORKER_SCRIPT or "mms.model_service_worker" in (
+        sys.modules
+    )
+
+
+def _exit_worker(status: int) -> None:
+    """End this worker at once so MMS's front end sees the load fail (tests patch this)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # a closed or odd stream must not keep the worker alive
+            pass
+    os._exit(status)
+
+
+def _failure_location(exc: BaseException, code_dir: Optional[str]) -> Optional[str]:
+    """``file:line`` where ``exc`` arose in user code, else in the innermost non-library frame."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return "{}:{}".format(exc.filename, exc.lineno)
+    frames = traceback.extract_tb(exc.__traceback__)
+    user_dir = os.path.abspath(code_dir) + os.sep if code_dir else None
+    outside_library = None
+    for frame in reversed(frames):
+        filename = os.path.abspath(frame.filename)
+        if user_dir and filename.startswith(user_dir):
+            return "{}:{}".format(frame.filename, frame.lineno)
+        if outside_library is None and not (
+            filename.startswith(_PACKAGE_DIR + os.sep) or frame.filename.startswith("<frozen")
+        ):
+            outside_library = "{}:{}".format(frame.filename, frame.lineno)
+    if outside_library is not None:
+        return outside_library
+    if frames:
+        return "{}:{}".format(frames[-1].filename, frames[-1].lineno)
+    return None
+
+
+def load_failure_summary(exc: BaseException, code_dir: Optional[str] = None) -> str:
+    """One line: ``Model failed to load: <Type>: <message> (<file>:<line>)``."""
+    detail = utils.remove_crlf(str(exc)).strip()
+    summary = "Model failed to load: {}".format(type(exc).__name__)
+    if detail:
+        summary += ": " + detail
+    location = _failure_location(exc, code_dir)
+    if location:
+        summary += " ({})".format(location)
+    return summary
+
+
+class DefaultHandlerService(object):
+    """Entry point MMS calls: ``initialize(context)`` once per worker, then ``handle`` per batch.
+
+    ``exit_on_load_failure`` (default True) ends the MMS worker when the model fails to load;
+    outside an MMS worker, or when it is False, the exception is raised instead.
+    """
+
+    exit_on_load_failure = True
+
+    def __init__(self, transformer: Optional[Transformer] = None):
+        self._service = transformer if transformer is not None else Transformer()
+
+    def handle(self, data: Optional[List[Any]], context: Any) -> Optional[List[Any]]:
+        return self._service.transform(data, context)
+
+    def initialize(self, context: Any) -> None:
+        """Load the model; on failure report it and end the worker (fail-fast contract).
+
+        The summary line goes to the log (with the traceback) and is appended to
+        ``$SAGEMAKER_LOAD_FAILURE_FILE`` when set, where the supervisor counts failed loads.
+        """
+        sm_logging.configure_logger()
+        properties = getattr(context, "system_properties", None) or {}
+        model_dir = properties.get("model_dir") or environment.model_dir
+        try:
+            self._service.validate_and_initialize(model_dir=model_dir, context=context)
+        except Exception as exc:
+            summary = load_failure_summary(exc, os.path.join(model_dir, "code"))
+            logger.error("%s\n%s", summary, traceback.format_exc().rstrip())
+            _record_load_failure(summary)
+            if self.exit_on_load_failure and _in_model_server_worker():
+                _exit_worker(1)
+            raise
+
+
+def _record_load_failure(summary: str) -> None:
+    path = os.environ.get(parameters.LOAD_FAILURE_FILE_ENV)
+    if not path:
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(summary + "\n")
+            handle.flush()
+    except OSError as exc:
+        logger.warning("Could not record the load failure in %s: %s", path, exc)

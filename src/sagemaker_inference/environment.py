@@ -1,0 +1,222 @@
+"""Settings read from the environment (SageMaker's ``SAGEMAKER_*`` variables).
+
+``base_dir``, ``model_dir`` and ``code_dir`` are computed once at import, like 1.10.1.
+``Environment`` reads and validates every variable when it is constructed, so a typo such as
+``SAGEMAKER_STARTUP_TIMEOUT=ten`` fails at start with the variable's name in the message.
+"""
+
+import os
+from typing import Mapping, Optional
+
+from sagemaker_inference import parameters
+
+DEFAULT_BASE_DIR = "/opt/ml"
+DEFAULT_MODULE_NAME = "inference.py"
+DEFAULT_MODEL_SERVER_TIMEOUT = 60
+DEFAULT_STARTUP_TIMEOUT = 600
+DEFAULT_ACCEPT = "application/json"
+DEFAULT_HTTP_PORT = "8080"
+DEFAULT_VMARGS = "-XX:-UseContainerSupport"
+DEFAULT_LOG_LEVEL = "INFO"
+DEFAULT_MAX_LOAD_FAILURES = 3
+
+_TRUE = frozenset(("true", "1", "yes", "on"))
+_FALSE = frozenset(("false", "0", "no", "off", ""))
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool = False) -> bool:
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError("{}={!r} is not a boolean; use true or false".format(name, raw))
+
+
+def _integer(
+    environ: Mapping[str, str], name: str, default: Optional[int], minimum: int = 0
+) -> Optional[int]:
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ValueError("{}={!r} is not an integer".format(name, raw)) from None
+    if value < minimum:
+        raise ValueError("{}={!r} must be at least {}".format(name, raw, minimum))
+    return value
+
+
+def _port(environ: Mapping[str, str], name: str, default: str) -> str:
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    port = raw.strip()
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("{}={!r} is not a TCP port number".format(name, raw))
+    return port
+
+
+def _model_dir(base: str, environ: Mapping[str, str]) -> str:
+    multi_model = environ.get(parameters.MULTI_MODEL_ENV, "").strip().lower() in _TRUE
+    return os.path.join(base, "models" if multi_model else "model")
+
+
+base_dir = os.environ.get(parameters.BASE_PATH_ENV, DEFAULT_BASE_DIR)
+model_dir = _model_dir(base_dir, os.environ)
+code_dir = os.path.join(model_dir, "code")
+
+
+class Environment(object):
+    """Snapshot of the ``SAGEMAKER_*`` variables, validated at construction.
+
+    Timeouts are seconds. ``SAGEMAKER_MODEL_SERVER_TIMEOUT`` is the response timeout in seconds
+    (default 60) and ``SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS``, when set, overrides it; the
+    effective value is ``response_timeout_seconds``, which the model server writes to MMS's
+    ``default_response_timeout_seconds`` (MMS 1.1 reads ``default_response_timeout`` as minutes,
+    which is why 1.10.1's 60 meant an hour).
+    """
+
+    def __init__(self, environ: Optional[Mapping[str, str]] = None):
+        env = os.environ if environ is None else environ
+        self._base_dir = env.get(parameters.BASE_PATH_ENV, DEFAULT_BASE_DIR)
+        self._multi_model = _flag(env, parameters.MULTI_MODEL_ENV)
+        self._module_name = env.get(parameters.USER_PROGRAM_ENV) or DEFAULT_MODULE_NAME
+        self._model_server_timeout = _integer(
+            env, parameters.MODEL_SERVER_TIMEOUT_ENV, DEFAULT_MODEL_SERVER_TIMEOUT, minimum=1
+        )
+        self._model_server_timeout_seconds = _integer(
+            env, parameters.MODEL_SERVER_TIMEOUT_SECONDS_ENV, None, minimum=1
+        )
+        self._model_server_workers = _integer(
+            env, parameters.MODEL_SERVER_WORKERS_ENV, None, minimum=1
+        )
+        self._startup_timeout = _integer(
+            env, parameters.STARTUP_TIMEOUT_ENV, DEFAULT_STARTUP_TIMEOUT, minimum=1
+        )
+        self._default_accept = (
+            env.get(parameters.DEFAULT_INVOCATIONS_ACCEPT_ENV) or DEFAULT_ACCEPT
+        ).strip()
+        self._inference_http_port = _port(env, parameters.BIND_TO_PORT_ENV, DEFAULT_HTTP_PORT)
+        self._management_http_port = self._inference_http_port
+        self._safe_port_range = env.get(parameters.SAFE_PORT_RANGE_ENV) or None
+        self._vmargs = env.get(parameters.MODEL_SERVER_VMARGS, DEFAULT_VMARGS)
+        max_payload_mb = env.get(parameters.MAX_REQUEST_SIZE)
+        self._max_request_size = None
+        if max_payload_mb is not None and max_payload_mb.strip():
+            try:
+                megabytes = float(max_payload_mb)
+            except ValueError:
+                megabytes = -1.0
+            if not megabytes > 0:
+                raise ValueError(
+                    "{}={!r} is not a positive number of megabytes".format(
+                        parameters.MAX_REQUEST_SIZE, max_payload_mb
+                    )
+                )
+            self._max_request_size = int(megabytes * 1024 * 1024)
+        self._log_level = env.get(parameters.LOG_LEVEL_ENV) or DEFAULT_LOG_LEVEL
+        self._return_traceback = _flag(env, parameters.RETURN_TRACEBACK_ENV)
+        self._handler = env.get(parameters.HANDLER_ENV) or None
+        self._load_failure_file = env.get(parameters.LOAD_FAILURE_FILE_ENV) or None
+        self._max_load_failures = _integer(
+            env, parameters.MAX_LOAD_FAILURES_ENV, DEFAULT_MAX_LOAD_FAILURES, minimum=1
+        )
+
+    @property
+    def base_dir(self) -> str:
+        return self._base_dir
+
+    @property
+    def multi_model(self) -> bool:
+        return self._multi_model
+
+    @property
+    def model_dir(self) -> str:
+        return os.path.join(self._base_dir, "models" if self._multi_model else "model")
+
+    @property
+    def code_dir(self) -> str:
+        return os.path.join(self.model_dir, "code")
+
+    @property
+    def module_name(self) -> str:
+        """``SAGEMAKER_PROGRAM`` without a trailing ``.py`` (default ``inference``)."""
+        name = self._module_name.strip()
+        return name[:-3] if name.endswith(".py") else name
+
+    @property
+    def model_server_timeout(self) -> int:
+        """``SAGEMAKER_MODEL_SERVER_TIMEOUT`` in seconds (default 60)."""
+        return self._model_server_timeout
+
+    @property
+    def model_server_timeout_seconds(self) -> Optional[int]:
+        """``SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS``, or None when unset."""
+        return self._model_server_timeout_seconds
+
+    @property
+    def response_timeout_seconds(self) -> int:
+        """Seconds MMS waits for a prediction: the ``_SECONDS`` variable, else the plain one."""
+        if self._model_server_timeout_seconds is not None:
+            return self._model_server_timeout_seconds
+        return self._model_server_timeout
+
+    @property
+    def model_server_workers(self) -> Optional[int]:
+        """Workers per model, or None for MMS's default (one per CPU)."""
+        return self._model_server_workers
+
+    @property
+    def startup_timeout(self) -> int:
+        return self._startup_timeout
+
+    @property
+    def default_accept(self) -> str:
+        return self._default_accept
+
+    @property
+    def inference_http_port(self) -> str:
+        return self._inference_http_port
+
+    @property
+    def management_http_port(self) -> str:
+        return self._management_http_port
+
+    @property
+    def safe_port_range(self) -> Optional[str]:
+        return self._safe_port_range
+
+    @property
+    def vmargs(self) -> str:
+        return self._vmargs
+
+    @property
+    def max_request_size(self) -> Optional[int]:
+        """``SAGEMAKER_MAX_PAYLOAD_IN_MB`` converted to bytes, or None when unset."""
+        return self._max_request_size
+
+    @property
+    def log_level(self) -> str:
+        return self._log_level
+
+    @property
+    def return_traceback(self) -> bool:
+        """``SAGEMAKER_RETURN_TRACEBACK=true`` appends the traceback to error response bodies."""
+        return self._return_traceback
+
+    @property
+    def handler(self) -> Optional[str]:
+        return self._handler
+
+    @property
+    def load_failure_file(self) -> Optional[str]:
+        return self._load_failure_file
+
+    @property
+    def max_load_failures(self) -> int:
+        return self._max_load_failures

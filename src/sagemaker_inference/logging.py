@@ -1,0 +1,69 @@
+"""The library's logger, named ``sagemaker-inference``."""
+
+import logging
+import os
+import sys
+from typing import Optional, Union
+
+from sagemaker_inference import parameters
+
+LOGGER_NAME = "sagemaker-inference"
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
+
+_LEVEL_ALIASES = {"WARN": logging.WARNING, "FATAL": logging.CRITICAL}
+
+
+def parse_level(value: Union[str, int, None], default: int = logging.INFO) -> int:
+    """A logging level from a name (``debug``, ``WARNING``) or a number (``10``, ``"20"``)."""
+    if value is None:
+        return default
+    if isinstance(value, int):
+        return value
+    text = value.strip()
+    if not text:
+        return default
+    if text.lstrip("-").isdigit():
+        return int(text)
+    name = text.upper()
+    if name in _LEVEL_ALIASES:
+        return _LEVEL_ALIASES[name]
+    level = logging.getLevelName(name)
+    if isinstance(level, int):
+        return level
+    raise ValueError("unknown log level {!r}".format(value))
+
+
+def get_logger() -> logging.Logger:
+    return logging.getLogger(LOGGER_NAME)
+
+
+def configure_logger(level: Union[str, int, None] = None) -> logging.Logger:
+    """Give the library's logger a level and one stderr handler; safe to call repeatedly.
+
+    Without ``level`` the level comes from ``SAGEMAKER_CONTAINER_LOG_LEVEL`` (default INFO); an
+    unrecognised value falls back to INFO with a warning rather than stopping the server.
+    """
+    logger = get_logger()
+    bad_value: Optional[str] = None
+    if level is None:
+        raw = os.environ.get(parameters.LOG_LEVEL_ENV)
+        try:
+            resolved = parse_level(raw)
+        except ValueError:
+            resolved, bad_value = logging.INFO, raw
+    else:
+        resolved = parse_level(level)
+    logger.setLevel(resolved)
+    if not any(getattr(h, "_sagemaker_inference", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler._sagemaker_inference = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.propagate = False
+    if bad_value is not None:
+        logger.warning(
+            "Ignoring %s=%r: not a log level name or number; using INFO",
+            parameters.LOG_LEVEL_ENV,
+            bad_value,
+        )
+    return logger

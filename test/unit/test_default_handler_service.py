@@ -1,0 +1,190 @@
+import inspect
+import json
+import logging
+import os
+import sys
+import textwrap
+import types
+
+import pytest
+
+from fake_mms import FakeContext, batch
+from sagemaker_inference import default_handler_service
+from sagemaker_inference.default_handler_service import DefaultHandlerService
+from sagemaker_inference.transformer import Transformer
+
+GOOD = """
+def model_fn(model_dir):
+    return 2
+
+def predict_fn(data, model):
+    return data * model
+"""
+
+BAD = """
+def model_fn(model_dir):
+    weights = None
+    raise FileNotFoundError("no weights in\\n" + model_dir)
+"""
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch):
+    saved_path = list(sys.path)
+    # Other tests may leave a model's code directory or an "inference" module behind.
+    sys.path[:] = [entry for entry in sys.path if os.path.basename(entry) != "code"]
+    monkeypatch.delitem(sys.modules, "inference", raising=False)
+    saved_modules = set(sys.modules)
+    monkeypatch.delenv("SAGEMAKER_PROGRAM", raising=False)
+    monkeypatch.delenv("SAGEMAKER_LOAD_FAILURE_FILE", raising=False)
+    yield
+    sys.path[:] = saved_path
+    for name in set(sys.modules) - saved_modules:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def caplog(caplog):
+    """The library logger does not propagate once configured: attach caplog to it directly."""
+    logger = logging.getLogger("sagemaker-inference")
+    logger.addHandler(caplog.handler)
+    yield caplog
+    logger.removeHandler(caplog.handler)
+
+
+@pytest.fixture
+def exits(monkeypatch):
+    calls = []
+    monkeypatch.setattr(default_handler_service, "_in_model_server_worker", lambda: True)
+    monkeypatch.setattr(default_handler_service, "_exit_worker", calls.append)
+    return calls
+
+
+def model_dir_with(tmp_path, source):
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "inference.py").write_text(textwrap.dedent(source))
+    return str(tmp_path)
+
+
+def test_module_defines_exactly_one_class_for_mms():
+    classes = [
+        member
+        for _, member in inspect.getmembers(default_handler_service, inspect.isclass)
+        if member.__module__ == default_handler_service.__name__
+    ]
+    assert classes == [DefaultHandlerService]
+    assert not hasattr(default_handler_service, "handle")
+
+
+def test_initialize_then_handle(tmp_path):
+    context = FakeContext(model_dir=model_dir_with(tmp_path, GOOD), headers=[{}])
+    service = DefaultHandlerService()
+    service.initialize(context)
+    context.request_processor[0] = type(context.request_processor[0])(
+        {"Content-Type": "application/json"}
+    )
+    assert json.loads(service.handle(batch(b"[1, 2]"), context)[0]) == [2, 4]
+
+
+def test_uses_the_given_transformer():
+    transformer = Transformer()
+    assert DefaultHandlerService(transformer=transformer)._service is transformer
+    assert isinstance(DefaultHandlerService()._service, Transformer)
+
+
+def test_load_failure_is_reported_and_ends_the_worker(tmp_path, monkeypatch, exits, caplog):
+    failures = tmp_path / "load-failures"
+    monkeypatch.setenv("SAGEMAKER_LOAD_FAILURE_FILE", str(failures))
+    (tmp_path / "m").mkdir()
+    model_dir = model_dir_with(tmp_path / "m", BAD)
+    service = DefaultHandlerService()
+    with pytest.raises(FileNotFoundError):  # the patched exit returns, so the error surfaces
+        service.initialize(FakeContext(model_dir=model_dir))
+    assert exits == [1]
+    line = failures.read_text()
+    assert line.count("\n") == 1
+    expected = "Model failed to load: FileNotFoundError: no weights in {} ({}:4)".format(
+        model_dir, str(tmp_path / "m" / "code" / "inference.py")
+    )
+    assert " ".join(line.split()) == expected
+    assert expected in " ".join(caplog.text.split()) and "Traceback" in caplog.text
+
+
+def test_failure_lines_accumulate(tmp_path, monkeypatch, exits):
+    failures = tmp_path / "failures"
+    monkeypatch.setenv("SAGEMAKER_LOAD_FAILURE_FILE", str(failures))
+    model_dir = model_dir_with(tmp_path, "def model_fn(d):\n    raise ValueError('x')\n")
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            DefaultHandlerService().initialize(FakeContext(model_dir=model_dir))
+        sys.modules.pop("inference", None)
+    assert len(failures.read_text().splitlines()) == 2
+    assert exits == [1, 1]
+
+
+def test_missing_model_fn_reports_not_implemented(tmp_path, exits, caplog):
+    model_dir = model_dir_with(tmp_path, "def predict_fn(data, model):\n    return data\n")
+    with pytest.raises(NotImplementedError):
+        DefaultHandlerService().initialize(FakeContext(model_dir=model_dir))
+    assert "Model failed to load: NotImplementedError: Please provide a model_fn" in caplog.text
+
+
+def test_syntax_error_names_file_and_line(tmp_path, exits, caplog):
+    model_dir = model_dir_with(tmp_path, "def model_fn(d):\n    return (\n")
+    with pytest.raises(SyntaxError):
+        DefaultHandlerService().initialize(FakeContext(model_dir=model_dir))
+    assert "inference.py:" in caplog.text
+
+
+def test_transform_fn_clash_is_a_load_failure(tmp_path, exits):
+    source = "def transform_fn(m, d, c, a):\n    return d\n\ndef input_fn(d, c):\n    return d\n"
+    with pytest.raises(ValueError):
+        DefaultHandlerService().initialize(FakeContext(model_dir=model_dir_with(tmp_path, source)))
+    assert exits == [1]
+
+
+def test_outside_mms_the_error_is_raised_without_exit(tmp_path, monkeypatch):
+    called = []
+    monkeypatch.setattr(default_handler_service, "_exit_worker", called.append)
+    with pytest.raises(FileNotFoundError):
+        DefaultHandlerService().initialize(FakeContext(model_dir=model_dir_with(tmp_path, BAD)))
+    assert called == []
+
+
+def test_exit_can_be_switched_off(tmp_path, exits):
+    class Service(DefaultHandlerService):
+        exit_on_load_failure = False
+
+    with pytest.raises(FileNotFoundError):
+        Service().initialize(FakeContext(model_dir=model_dir_with(tmp_path, BAD)))
+    assert exits == []
+
+
+def test_unwritable_failure_file_does_not_hide_the_failure(tmp_path, monkeypatch, exits):
+    monkeypatch.setenv("SAGEMAKER_LOAD_FAILURE_FILE", str(tmp_path / "no" / "such" / "dir"))
+    with pytest.raises(FileNotFoundError):
+        DefaultHandlerService().initialize(FakeContext(model_dir=model_dir_with(tmp_path, BAD)))
+    assert exits == [1]
+
+
+def test_worker_detection(monkeypatch):
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = "/venv/lib/python3.11/site-packages/mms/model_service_worker.py"
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    assert default_handler_service._in_model_server_worker()
+    fake_main.__file__ = "/usr/bin/pytest"
+    assert not default_handler_service._in_model_server_worker()
+
+
+def test_exit_worker_flushes_and_exits(monkeypatch):
+    codes = []
+    monkeypatch.setattr(default_handler_service.os, "_exit", codes.append)
+    default_handler_service._exit_worker(1)
+    assert codes == [1]
+
+
+def test_summary_without_traceback():
+    summary = default_handler_service.load_failure_summary(RuntimeError("a\r\nb"))
+    assert "\n" not in summary and "\r" not in summary
+    assert " ".join(summary.split()) == "Model failed to load: RuntimeError: a b"

@@ -1,0 +1,126 @@
+import importlib
+import os
+
+import pytest
+
+from sagemaker_inference import environment, parameters
+
+
+def test_defaults():
+    env = environment.Environment({})
+    assert env.module_name == "inference"
+    assert env.model_server_timeout == 60
+    assert env.model_server_timeout_seconds is None
+    assert env.response_timeout_seconds == 60
+    assert env.model_server_workers is None
+    assert env.startup_timeout == 600
+    assert env.default_accept == "application/json"
+    assert env.inference_http_port == "8080"
+    assert env.management_http_port == "8080"
+    assert env.safe_port_range is None
+    assert env.vmargs == "-XX:-UseContainerSupport"
+    assert env.max_request_size is None
+    assert env.multi_model is False
+    assert env.model_dir == "/opt/ml/model"
+    assert env.code_dir == "/opt/ml/model/code"
+    assert env.log_level == "INFO"
+    assert env.return_traceback is False
+    assert env.load_failure_file is None
+    assert env.max_load_failures == 3
+
+
+def test_reads_os_environ_at_construction(monkeypatch):
+    monkeypatch.setenv(parameters.USER_PROGRAM_ENV, "serve.py")
+    monkeypatch.setenv(parameters.BIND_TO_PORT_ENV, "9000")
+    env = environment.Environment()
+    monkeypatch.setenv(parameters.USER_PROGRAM_ENV, "other")
+    assert env.module_name == "serve"
+    assert env.inference_http_port == env.management_http_port == "9000"
+
+
+@pytest.mark.parametrize("program", ["serve", "serve.py"])
+def test_program_with_or_without_py(program):
+    assert environment.Environment({"SAGEMAKER_PROGRAM": program}).module_name == "serve"
+
+
+def test_every_variable():
+    env = environment.Environment(
+        {
+            "SAGEMAKER_BASE_DIR": "/srv/ml",
+            "SAGEMAKER_MULTI_MODEL": "TRUE",
+            "SAGEMAKER_MODEL_SERVER_TIMEOUT": "120",
+            "SAGEMAKER_MODEL_SERVER_WORKERS": "2",
+            "SAGEMAKER_STARTUP_TIMEOUT": "30",
+            "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv",
+            "SAGEMAKER_SAFE_PORT_RANGE": "1000-2000",
+            "SAGEMAKER_MODEL_SERVER_VMARGS": "-Xmx1g",
+            "SAGEMAKER_MAX_PAYLOAD_IN_MB": "20",
+            "SAGEMAKER_CONTAINER_LOG_LEVEL": "debug",
+            "SAGEMAKER_RETURN_TRACEBACK": "true",
+            "SAGEMAKER_HANDLER": "my.handler",
+            "SAGEMAKER_LOAD_FAILURE_FILE": "/tmp/failures",
+            "SAGEMAKER_MAX_LOAD_FAILURES": "5",
+        }
+    )
+    assert env.model_dir == "/srv/ml/models"
+    assert env.code_dir == "/srv/ml/models/code"
+    assert env.multi_model is True
+    assert env.model_server_timeout == 120
+    assert env.response_timeout_seconds == 120
+    assert env.model_server_workers == 2
+    assert env.startup_timeout == 30
+    assert env.default_accept == "text/csv"
+    assert env.safe_port_range == "1000-2000"
+    assert env.vmargs == "-Xmx1g"
+    assert env.max_request_size == 20 * 1024 * 1024
+    assert env.log_level == "debug"
+    assert env.return_traceback is True
+    assert env.handler == "my.handler"
+    assert env.load_failure_file == "/tmp/failures"
+    assert env.max_load_failures == 5
+
+
+def test_timeout_seconds_overrides_plain_timeout():
+    env = environment.Environment(
+        {"SAGEMAKER_MODEL_SERVER_TIMEOUT": "60", "SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS": "7"}
+    )
+    assert env.model_server_timeout == 60
+    assert env.model_server_timeout_seconds == 7
+    assert env.response_timeout_seconds == 7
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("SAGEMAKER_STARTUP_TIMEOUT", "ten"),
+        ("SAGEMAKER_MODEL_SERVER_TIMEOUT", "0"),
+        ("SAGEMAKER_MODEL_SERVER_WORKERS", "-1"),
+        ("SAGEMAKER_BIND_TO_PORT", "http"),
+        ("SAGEMAKER_BIND_TO_PORT", "70000"),
+        ("SAGEMAKER_MAX_PAYLOAD_IN_MB", "lots"),
+        ("SAGEMAKER_MAX_PAYLOAD_IN_MB", "0"),
+        ("SAGEMAKER_RETURN_TRACEBACK", "maybe"),
+    ],
+)
+def test_invalid_values_name_the_variable(name, value):
+    with pytest.raises(ValueError, match=name):
+        environment.Environment({name: value})
+
+
+def test_module_level_directories(monkeypatch):
+    try:
+        monkeypatch.setenv("SAGEMAKER_BASE_DIR", "/x")
+        monkeypatch.delenv("SAGEMAKER_MULTI_MODEL", raising=False)
+        importlib.reload(environment)
+        assert (environment.base_dir, environment.model_dir, environment.code_dir) == (
+            "/x",
+            "/x/model",
+            "/x/model/code",
+        )
+        monkeypatch.setenv("SAGEMAKER_MULTI_MODEL", "true")
+        importlib.reload(environment)
+        assert environment.model_dir == "/x/models"
+    finally:
+        monkeypatch.undo()
+        importlib.reload(environment)
+    assert environment.base_dir == os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml")
