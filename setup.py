@@ -44,7 +44,9 @@ setup(
             "requests",
             "flake8",
             "black",
+            "orjson",
         ],
+        "fast": ["orjson"],
         "codeartifact": ["boto3"],
     },
     entry_points={
