@@ -1,0 +1,108 @@
+"""The java command line that runs Multi Model Server's front end in the foreground."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import shutil
+import sys
+from typing import List, Optional, Sequence
+
+import mms
+
+JAVA_INSTALL_HINT = (
+    "Multi Model Server needs a Java 11+ runtime and no 'java' was found{where}. Install one, e.g. "
+    "'apt-get install -y openjdk-17-jre-headless' (Debian/Ubuntu) or 'yum install -y "
+    "java-17-amazon-corretto-headless' (Amazon Linux), or set JAVA_HOME to a JDK/JRE."
+)
+
+_LOG4J_LEVELS = {
+    "CRITICAL": "fatal",
+    "FATAL": "fatal",
+    "ERROR": "error",
+    "WARNING": "warn",
+    "WARN": "warn",
+    "INFO": "info",
+    "DEBUG": "debug",
+    "NOTSET": "all",
+    "TRACE": "trace",
+}
+
+
+class JavaNotFoundError(RuntimeError):
+    pass
+
+
+def find_java() -> str:
+    """Absolute path of the java binary: $JAVA_HOME/bin/java when JAVA_HOME is set, else PATH."""
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home:
+        candidate = os.path.join(java_home, "bin", "java")
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+        raise JavaNotFoundError(JAVA_INSTALL_HINT.format(where=" at {}".format(candidate)))
+    found = shutil.which("java")
+    if not found:
+        raise JavaNotFoundError(JAVA_INSTALL_HINT.format(where=" on PATH"))
+    return found
+
+
+def log4j_level(value: Optional[str]) -> str:
+    """Map SAGEMAKER_CONTAINER_LOG_LEVEL (a Python level name or number) to a log4j2 level."""
+    if value is None or not str(value).strip():
+        return "info"
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        number = int(text)
+        if number <= 0:
+            return "all"
+        text = logging.getLevelName((min(number, 50) // 10) * 10 or 10)
+    return _LOG4J_LEVELS.get(text.upper(), "info")
+
+
+def mms_home() -> str:
+    """Directory holding the ``mms`` package: MMS's ``model_server_home``."""
+    return os.path.dirname(os.path.dirname(os.path.realpath(mms.__file__)))
+
+
+def class_path(plugins_path: Optional[str] = None) -> str:
+    entries = [os.path.join(mms_home(), "mms", "frontend", "*")]
+    if plugins_path:
+        entries.append(plugins_path if "*" in plugins_path else os.path.join(plugins_path, "*"))
+    return ":".join(entries)
+
+
+def build_command(
+    java: str,
+    config_file: str,
+    model_store: str,
+    models: Sequence[str] = (),
+    vmargs: Optional[str] = None,
+    log_config: Optional[str] = None,
+    log_level: Optional[str] = None,
+    tmp_dir: Optional[str] = None,
+    plugins_path: Optional[str] = None,
+    python: Optional[str] = None,
+) -> List[str]:
+    level = log4j_level(log_level)
+    debug = level in ("debug", "trace", "all")
+    cmd = [java, "-Dmodel_server_home={}".format(mms_home())]
+    if log_config:
+        cmd.append("-Dlog4j.configurationFile=file://{}".format(os.path.realpath(log_config)))
+    cmd += [
+        "-Dsagemaker.log.level={}".format(level),
+        "-Dsagemaker.metrics.level={}".format("info" if debug else "off"),
+        "-Dsagemaker.ping.log={}".format("NEUTRAL" if debug else "DENY"),
+    ]
+    if tmp_dir:
+        cmd.append("-Djava.io.tmpdir={}".format(tmp_dir))
+    for arg in shlex.split(vmargs or ""):
+        if log_config and arg.startswith("-Dlog4j.configurationFile="):
+            continue
+        cmd.append(arg)
+    cmd += ["-cp", class_path(plugins_path), "com.amazonaws.ml.mms.ModelServer"]
+    cmd += ["--python", python or sys.executable, "-f", config_file, "-s", model_store]
+    if models:
+        cmd += ["-m", *models]
+    return cmd

@@ -1,0 +1,228 @@
+"""Where the model server keeps its files, and the MMS properties file it writes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+from typing import Any, Callable, Dict, Iterable, Optional
+
+LOGGER = logging.getLogger("sagemaker-inference")
+
+ETC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "etc")
+DEFAULT_PROPERTIES_TEMPLATE = os.path.join(ETC_DIR, "default-mms.properties")
+MME_PROPERTIES_TEMPLATE = os.path.join(ETC_DIR, "mme-mms.properties")
+LOG4J2_CONFIG = os.path.join(ETC_DIR, "log4j2.xml")
+
+SYSTEM_CONFIG_FILE = "/etc/sagemaker-mms.properties"
+CONFIG_FILE_ENV = "SAGEMAKER_MMS_CONFIG_FILE"
+STATE_DIR_ENV = "SAGEMAKER_STATE_DIR"
+PLUGINS_PATH_ENV = "SAGEMAKER_MMS_PLUGINS_PATH"
+MANAGEMENT_PORT_ENV = "SAGEMAKER_MANAGEMENT_PORT"
+LOAD_FAILURE_FILE_ENV = "SAGEMAKER_LOAD_FAILURE_FILE"
+
+# MMS 1.1 rejects port numbers of 32767 and above (so the kernel's ephemeral range is out).
+MAX_MMS_PORT = 32767
+MIN_RANDOM_PORT = 20000
+
+# MMS refuses bodies above this many bytes unless max_request_size says otherwise (6.5 MB).
+MMS_DEFAULT_MAX_SIZE = 6553500
+
+
+def state_dir() -> str:
+    """The per-user directory for files the server writes when /etc is not an option."""
+    explicit = os.environ.get(STATE_DIR_ENV)
+    if explicit:
+        return explicit
+    xdg = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return os.path.join(xdg, "sagemaker-inference")
+
+
+def _writable(path: str) -> bool:
+    if os.path.exists(path):
+        return os.access(path, os.W_OK)
+    return os.access(os.path.dirname(path) or ".", os.W_OK)
+
+
+def config_file_path() -> str:
+    """SAGEMAKER_MMS_CONFIG_FILE, else /etc/sagemaker-mms.properties if writable, else state dir."""
+    explicit = os.environ.get(CONFIG_FILE_ENV)
+    if explicit:
+        return explicit
+    if _writable(SYSTEM_CONFIG_FILE):
+        return SYSTEM_CONFIG_FILE
+    return os.path.join(state_dir(), "sagemaker-mms.properties")
+
+
+def load_failure_file() -> str:
+    return os.path.join(state_dir(), "load-failures")
+
+
+def read_properties(path: str) -> Dict[str, str]:
+    """Parse a Java properties file of simple ``key=value`` lines (comments and blanks skipped)."""
+    result: Dict[str, str] = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.strip()
+            if not line or line.startswith(("#", "!")) or "=" not in line:
+                continue
+            key, value = line.split("=", 1)
+            result[key.strip()] = value.strip()
+    return result
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _parse_port_range(value: Optional[str]) -> Optional[range]:
+    if not value:
+        return None
+    parts = value.replace("-", " ").split()
+    try:
+        low, high = int(parts[0]), int(parts[-1])
+    except (ValueError, IndexError):
+        LOGGER.warning("Ignoring unparsable SAGEMAKER_SAFE_PORT_RANGE %r", value)
+        return None
+    return range(min(low, high), max(low, high) + 1)
+
+
+def pick_management_port(inference_port: int, safe_port_range: Optional[str] = None) -> int:
+    """A loopback port for the single-model management API, never the inference port.
+
+    SAGEMAKER_MANAGEMENT_PORT wins; otherwise the first free port of SAGEMAKER_SAFE_PORT_RANGE
+    (the ports SageMaker leaves to the container), otherwise a random free one.
+    """
+    explicit = os.environ.get(MANAGEMENT_PORT_ENV)
+    if explicit:
+        return int(explicit)
+    candidates: Iterable[int] = _parse_port_range(safe_port_range) or ()
+    for port in candidates:
+        if port != int(inference_port) and port < MAX_MMS_PORT and _port_is_free(port):
+            return port
+    return free_port(exclude=(int(inference_port),))
+
+
+def free_port(exclude: Iterable[int] = ()) -> int:
+    """A free loopback port below 32767, the highest port MMS 1.1 accepts."""
+    excluded = set(exclude)
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(MIN_RANDOM_PORT, MAX_MMS_PORT)
+        if port not in excluded and _port_is_free(port):
+            return port
+    raise RuntimeError("No free port below {} for MMS".format(MAX_MMS_PORT))
+
+
+def _plugins_path_from_plugin_module() -> Optional[str]:
+    try:
+        from sagemaker_inference import plugin  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    locate: Optional[Callable[[], Optional[str]]] = getattr(plugin, "ensure_plugin", None)
+    if locate is None:
+        return None
+    try:
+        return locate()
+    except Exception as exc:  # noqa: B902 - a broken plugin must not stop the server
+        LOGGER.warning(
+            "The /ping readiness plugin is unavailable (%s: %s); MMS answers /ping itself.",
+            type(exc).__name__,
+            exc,
+        )
+        return None
+
+
+def plugins_path() -> Optional[str]:
+    """Directory of MMS endpoint plugin jars: SAGEMAKER_MMS_PLUGINS_PATH or the bundled plugin."""
+    explicit = os.environ.get(PLUGINS_PATH_ENV)
+    if explicit is not None:
+        return explicit or None
+    return _plugins_path_from_plugin_module()
+
+
+def timeout_seconds(env: Any) -> Optional[int]:
+    """Response timeout in seconds: SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS, else ..._TIMEOUT."""
+    value = getattr(env, "response_timeout_seconds", None)
+    if not value:
+        value = getattr(env, "model_server_timeout_seconds", None)
+    if not value:
+        value = getattr(env, "model_server_timeout", None)
+    return int(value) if value else None
+
+
+def _custom_properties(
+    env: Any,
+    handler_service: Optional[str],
+    multi_model: bool,
+    model_store: Optional[str],
+    management_port: Optional[int],
+    plugins: Optional[str],
+) -> Dict[str, Any]:
+    port = env.inference_http_port
+    inference = "http://0.0.0.0:{}".format(port)
+    if multi_model:
+        management = inference
+    else:
+        management = "http://127.0.0.1:{}".format(
+            management_port or pick_management_port(port, getattr(env, "safe_port_range", None))
+        )
+    handler = handler_service or os.environ.get("SAGEMAKER_HANDLER")
+    props: Dict[str, Any] = {
+        "inference_address": inference,
+        "management_address": management,
+        "model_store": model_store,
+        "default_workers_per_model": getattr(env, "model_server_workers", None),
+        "default_response_timeout_seconds": timeout_seconds(env),
+        "default_service_handler": handler,
+        "vmargs": getattr(env, "vmargs", None),
+        "plugins_path": plugins,
+    }
+    max_request = getattr(env, "max_request_size", None)
+    if max_request:
+        props["max_request_size"] = int(max_request)
+        props["max_response_size"] = max(int(max_request), MMS_DEFAULT_MAX_SIZE)
+    return props
+
+
+def generate_properties(
+    env: Any,
+    handler_service: Optional[str] = None,
+    multi_model: bool = False,
+    model_store: Optional[str] = None,
+    management_port: Optional[int] = None,
+    plugins: Optional[str] = None,
+) -> str:
+    """Template text for the mode followed by one ``key=value`` line per configured value."""
+    template = MME_PROPERTIES_TEMPLATE if multi_model else DEFAULT_PROPERTIES_TEMPLATE
+    with open(template, encoding="utf-8") as handle:
+        text = handle.read()
+    if text and not text.endswith("\n"):
+        text += "\n"
+    custom = _custom_properties(
+        env, handler_service, multi_model, model_store, management_port, plugins
+    )
+    for key, value in custom.items():
+        if value is None or value == "":
+            continue
+        text += "{}={}\n".format(key, str(value).replace("\n", " "))
+    return text
+
+
+def write_text(path: str, text: str) -> None:
+    """Write atomically, creating the parent directory."""
+    parent = os.path.dirname(path)
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    tmp = "{}.{}.tmp".format(path, os.getpid())
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)

@@ -1,0 +1,120 @@
+"""Multi-model endpoint: load two models whose code both calls itself inference.py."""
+
+import json
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import pytest
+import requests
+
+from conftest import Server, write_model
+
+pytestmark = pytest.mark.timeout(180)
+
+DOUBLE = """
+import numpy as np
+
+
+def model_fn(model_dir):
+    return np.load(model_dir + "/weights.npy")
+
+
+def predict_fn(data, model):
+    return (np.asarray(data, dtype=float) @ model) * 2
+"""
+
+LABEL = """
+import json
+
+
+def model_fn(model_dir):
+    return "second"
+
+
+def transform_fn(model, body, content_type, accept):
+    return json.dumps({"model": model}), "application/json"
+"""
+
+
+@pytest.fixture(scope="module")
+def mme(timings):
+    root = tempfile.mkdtemp(prefix="smi-it-mme-")
+    server = Server(root, env={"SAGEMAKER_MULTI_MODEL": "true"})
+    first = write_model(server.base_dir, {"inference.py": DOUBLE}, name="first")
+    second = write_model(server.base_dir, {"inference.py": LABEL}, name="second")
+    server.start()
+    try:
+        server.wait_for_ping()
+        yield server, first, second
+    finally:
+        try:
+            if server.process.poll() is None:
+                assert server.stop() == 0, server.log()[-3000:]
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def load(server, name, url):
+    return requests.post(
+        server.url + "/models",
+        data=json.dumps({"model_name": name, "url": url}),
+        headers={"Content-Type": "application/json"},
+        timeout=120,
+    )
+
+
+def invoke(server, name, body=b"[[1, 2]]"):
+    return requests.post(
+        server.url + "/models/{}/invoke".format(name),
+        data=body,
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        timeout=60,
+    )
+
+
+def test_multi_model_flow(mme):
+    server, first, second = mme
+    assert requests.get(server.url + "/models", timeout=10).json()["models"] == []
+
+    response = load(server, "first", first)
+    assert response.status_code == 200, response.text
+    response = load(server, "second", second)
+    assert response.status_code == 200, response.text
+
+    names = sorted(
+        item["modelName"] for item in requests.get(server.url + "/models").json()["models"]
+    )
+    assert names == ["first", "second"]
+
+    described = requests.get(server.url + "/models/first", timeout=10)
+    assert described.status_code == 200
+    assert "first" in described.text
+
+    response = invoke(server, "first")
+    assert response.status_code == 200, response.text
+    assert np.asarray(response.json()).tolist() == [[10.0]]
+    response = invoke(server, "second")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"model": "second"}
+
+    assert load(server, "first", first).status_code == 409
+
+    assert invoke(server, "missing").status_code == 404
+    assert requests.get(server.url + "/models/missing", timeout=10).status_code == 404
+    assert requests.delete(server.url + "/models/missing", timeout=10).status_code == 404
+
+    assert requests.delete(server.url + "/models/first", timeout=60).status_code == 200
+    assert requests.get(server.url + "/models/first", timeout=10).status_code == 404
+    assert invoke(server, "first").status_code == 404
+    assert invoke(server, "second").status_code == 200
+
+
+def test_unloaded_model_can_be_loaded_again(mme):
+    server, first, _ = mme
+    requests.delete(server.url + "/models/first", timeout=60)
+    response = load(server, "first", first)
+    assert response.status_code == 200, response.text
+    assert invoke(server, "first").status_code == 200
+    assert os.path.isdir(first)

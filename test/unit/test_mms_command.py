@@ -1,0 +1,100 @@
+import os
+import stat
+
+import pytest
+
+from sagemaker_inference import mms_command
+
+
+def test_find_java_missing_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(mms_command.JavaNotFoundError, match="openjdk-17-jre-headless"):
+        mms_command.find_java()
+
+
+def test_find_java_bad_java_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+    with pytest.raises(mms_command.JavaNotFoundError, match="JAVA_HOME"):
+        mms_command.find_java()
+
+
+def test_find_java_from_java_home(monkeypatch, tmp_path):
+    java = tmp_path / "bin" / "java"
+    java.parent.mkdir()
+    java.write_text("#!/bin/sh\n")
+    java.chmod(java.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+    assert mms_command.find_java() == str(java)
+
+
+@pytest.mark.parametrize(
+    "value, level",
+    [
+        (None, "info"),
+        ("", "info"),
+        ("INFO", "info"),
+        ("debug", "debug"),
+        ("WARNING", "warn"),
+        ("warn", "warn"),
+        ("10", "debug"),
+        ("20", "info"),
+        ("30", "warn"),
+        ("40", "error"),
+        ("50", "fatal"),
+        ("0", "all"),
+        ("nonsense", "info"),
+    ],
+)
+def test_log4j_level(value, level):
+    assert mms_command.log4j_level(value) == level
+
+
+def test_build_command():
+    cmd = mms_command.build_command(
+        "/usr/bin/java",
+        "/cfg/mms.properties",
+        "/opt/ml",
+        models=["model=model"],
+        vmargs="-Xmx1g -Dlog4j.configurationFile=/other.xml -Dx='a b'",
+        log_config="/etc/log4j2.xml",
+        log_level="WARNING",
+        tmp_dir="/run/mms",
+        plugins_path="/plugins",
+        python="/py",
+    )
+    assert cmd[0] == "/usr/bin/java"
+    assert "-Dmodel_server_home={}".format(mms_command.mms_home()) in cmd
+    assert "-Dlog4j.configurationFile=file:///etc/log4j2.xml" in cmd
+    assert "-Dlog4j.configurationFile=/other.xml" not in cmd
+    assert "-Dsagemaker.log.level=warn" in cmd
+    assert "-Dsagemaker.ping.log=DENY" in cmd
+    assert "-Djava.io.tmpdir=/run/mms" in cmd
+    assert "-Xmx1g" in cmd and "-Dx=a b" in cmd
+    classpath = cmd[cmd.index("-cp") + 1]
+    assert classpath.endswith(":/plugins/*")
+    assert os.path.join("mms", "frontend", "*") in classpath
+    main = cmd.index("com.amazonaws.ml.mms.ModelServer")
+    assert cmd[main + 1 :] == [
+        "--python",
+        "/py",
+        "-f",
+        "/cfg/mms.properties",
+        "-s",
+        "/opt/ml",
+        "-m",
+        "model=model",
+    ]
+
+
+def test_debug_level_keeps_ping_lines_and_metrics():
+    cmd = mms_command.build_command("java", "c", "s", log_level="DEBUG")
+    assert "-Dsagemaker.ping.log=NEUTRAL" in cmd
+    assert "-Dsagemaker.metrics.level=info" in cmd
+    assert "-m" not in cmd
+
+
+def test_mms_home_holds_the_frontend_jar():
+    assert os.path.isfile(
+        os.path.join(mms_command.mms_home(), "mms", "frontend", "model-server.jar")
+    )

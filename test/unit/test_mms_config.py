@@ -1,0 +1,175 @@
+import os
+from types import SimpleNamespace
+
+import pytest
+
+from sagemaker_inference import mms_config
+
+
+def env(**overrides):
+    values = dict(
+        inference_http_port="8080",
+        management_http_port="8080",
+        model_server_workers=None,
+        model_server_timeout=60,
+        model_server_timeout_seconds=None,
+        response_timeout_seconds=60,
+        vmargs="-XX:-UseContainerSupport",
+        max_request_size=None,
+        safe_port_range=None,
+    )
+    values.update(overrides)
+    return SimpleNamespace(**values)
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for name in (
+        mms_config.CONFIG_FILE_ENV,
+        mms_config.STATE_DIR_ENV,
+        mms_config.PLUGINS_PATH_ENV,
+        mms_config.MANAGEMENT_PORT_ENV,
+        "XDG_STATE_HOME",
+        "SAGEMAKER_HANDLER",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+def props(text):
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    return dict(line.split("=", 1) for line in lines)
+
+
+def test_state_dir_explicit_then_xdg_then_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert mms_config.state_dir() == str(tmp_path / ".local/state/sagemaker-inference")
+    monkeypatch.setenv("XDG_STATE_HOME", "/xdg")
+    assert mms_config.state_dir() == "/xdg/sagemaker-inference"
+    monkeypatch.setenv(mms_config.STATE_DIR_ENV, "/explicit")
+    assert mms_config.state_dir() == "/explicit"
+
+
+def test_config_file_env_wins(monkeypatch):
+    monkeypatch.setenv(mms_config.CONFIG_FILE_ENV, "/somewhere/mms.properties")
+    assert mms_config.config_file_path() == "/somewhere/mms.properties"
+
+
+def test_config_file_etc_when_writable(monkeypatch):
+    monkeypatch.setattr(mms_config, "_writable", lambda path: True)
+    assert mms_config.config_file_path() == "/etc/sagemaker-mms.properties"
+
+
+def test_config_file_state_dir_when_etc_not_writable(monkeypatch):
+    monkeypatch.setattr(mms_config, "_writable", lambda path: False)
+    monkeypatch.setenv(mms_config.STATE_DIR_ENV, "/state")
+    assert mms_config.config_file_path() == "/state/sagemaker-mms.properties"
+
+
+def test_single_model_properties(monkeypatch):
+    text = mms_config.generate_properties(
+        env(model_server_workers=2, max_request_size=10 * 1024 * 1024, response_timeout_seconds=90),
+        "my.handler",
+        model_store="/opt/ml",
+        management_port=12345,
+        plugins="/plugins",
+    )
+    values = props(text)
+    assert values["inference_address"] == "http://0.0.0.0:8080"
+    assert values["management_address"] == "http://127.0.0.1:12345"
+    assert values["decode_input_request"] == "false"
+    assert values["default_service_handler"] == "my.handler"
+    assert values["default_workers_per_model"] == "2"
+    assert values["default_response_timeout_seconds"] == "90"
+    assert "default_response_timeout" not in values
+    assert values["max_request_size"] == str(10 * 1024 * 1024)
+    assert values["max_response_size"] == str(10 * 1024 * 1024)
+    assert values["vmargs"] == "-XX:-UseContainerSupport"
+    assert values["plugins_path"] == "/plugins"
+    assert values["model_store"] == "/opt/ml"
+
+
+def test_unset_values_are_left_out():
+    values = props(mms_config.generate_properties(env(vmargs=""), None, management_port=1))
+    assert "default_workers_per_model" not in values
+    assert "max_request_size" not in values
+    assert "default_service_handler" not in values
+    assert "vmargs" not in values
+    assert "plugins_path" not in values
+
+
+def test_multi_model_shares_the_bind_port(monkeypatch):
+    monkeypatch.setenv("SAGEMAKER_HANDLER", "from.env")
+    values = props(mms_config.generate_properties(env(), None, multi_model=True, model_store="/"))
+    assert values["management_address"] == values["inference_address"] == "http://0.0.0.0:8080"
+    assert values["default_service_handler"] == "from.env"
+
+
+def test_single_model_management_never_on_bind_port():
+    values = props(mms_config.generate_properties(env(inference_http_port="20001")))
+    address = values["management_address"]
+    assert address.startswith("http://127.0.0.1:")
+    port = int(address.rsplit(":", 1)[1])
+    assert port != 20001 and port < mms_config.MAX_MMS_PORT
+
+
+def test_timeout_falls_back_to_plain_variable():
+    assert mms_config.timeout_seconds(SimpleNamespace(model_server_timeout=30)) == 30
+    assert (
+        mms_config.timeout_seconds(
+            SimpleNamespace(model_server_timeout=30, model_server_timeout_seconds=5)
+        )
+        == 5
+    )
+
+
+def test_management_port_from_env(monkeypatch):
+    monkeypatch.setenv(mms_config.MANAGEMENT_PORT_ENV, "9999")
+    assert mms_config.pick_management_port(8080) == 9999
+
+
+def test_management_port_from_safe_range(monkeypatch):
+    monkeypatch.setattr(mms_config, "_port_is_free", lambda port: port != 21000)
+    assert mms_config.pick_management_port(8080, "21000-21010") == 21001
+
+
+def test_bad_safe_range_is_ignored():
+    assert mms_config._parse_port_range("abc") is None
+    assert mms_config._parse_port_range("30-20") == range(20, 31)
+
+
+def test_free_port_below_mms_limit():
+    for _ in range(5):
+        assert mms_config.MIN_RANDOM_PORT <= mms_config.free_port() < mms_config.MAX_MMS_PORT
+
+
+def test_plugins_path_env_override(monkeypatch):
+    monkeypatch.setenv(mms_config.PLUGINS_PATH_ENV, "/x")
+    assert mms_config.plugins_path() == "/x"
+    monkeypatch.setenv(mms_config.PLUGINS_PATH_ENV, "")
+    assert mms_config.plugins_path() is None
+
+
+def test_plugins_path_survives_a_broken_plugin(monkeypatch):
+    from sagemaker_inference import plugin
+
+    def broken():
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(plugin, "ensure_plugin", broken)
+    assert mms_config.plugins_path() is None
+
+
+def test_read_and_write(tmp_path):
+    path = str(tmp_path / "sub" / "a.properties")
+    mms_config.write_text(path, "# comment\na=1\nb = two=2\n\n")
+    assert mms_config.read_properties(path) == {"a": "1", "b": "two=2"}
+    assert os.listdir(tmp_path / "sub") == ["a.properties"]
+
+
+def test_templates_are_shipped():
+    for path in (
+        mms_config.DEFAULT_PROPERTIES_TEMPLATE,
+        mms_config.MME_PROPERTIES_TEMPLATE,
+        mms_config.LOG4J2_CONFIG,
+    ):
+        assert os.path.isfile(path)

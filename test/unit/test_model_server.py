@@ -1,0 +1,316 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from sagemaker_inference import environment, mms_command, model_server, supervisor
+
+
+def test_compatibility_names_exist():
+    for name in (
+        "start_model_server",
+        "DEFAULT_HANDLER_SERVICE",
+        "DEFAULT_MMS_CONFIG_FILE",
+        "MME_MMS_CONFIG_FILE",
+        "DEFAULT_MMS_LOG_FILE",
+        "DEFAULT_MMS_MODEL_NAME",
+        "DEFAULT_MMS_MODEL_EXPORT_DIRECTORY",
+        "ENABLE_MULTI_MODEL",
+        "MMS_CONFIG_FILE",
+        "MODEL_STORE",
+        "REQUIREMENTS_PATH",
+        "_add_sigchild_handler",
+        "_add_sigterm_handler",
+        "_create_model_server_config_file",
+        "_generate_mms_config_properties",
+        "_install_requirements",
+        "_retrieve_mms_server_process",
+        "_retry_retrieve_mms_server_process",
+        "_set_python_path",
+        "_adapt_to_mms_format",
+    ):
+        assert hasattr(model_server, name), name
+    assert model_server.DEFAULT_HANDLER_SERVICE == "sagemaker_inference.default_handler_service"
+    assert model_server.DEFAULT_MMS_MODEL_NAME == "model"
+    assert model_server.REQUIREMENTS_PATH.endswith(os.path.join("code", "requirements.txt"))
+    assert os.path.isfile(model_server.DEFAULT_MMS_CONFIG_FILE)
+    assert os.path.isfile(model_server.MME_MMS_CONFIG_FILE)
+    assert os.path.isfile(model_server.DEFAULT_MMS_LOG_FILE)
+
+
+def fake_env(**overrides):
+    values = dict(
+        base_dir="/opt/ml",
+        inference_http_port="8080",
+        management_http_port="8080",
+        model_server_workers=None,
+        model_server_timeout=60,
+        model_server_timeout_seconds=None,
+        response_timeout_seconds=60,
+        vmargs="-XX:-UseContainerSupport",
+        max_request_size=None,
+        safe_port_range=None,
+    )
+    values.update(overrides)
+    return SimpleNamespace(**values)
+
+
+@pytest.fixture
+def no_plugin(monkeypatch):
+    monkeypatch.setenv("SAGEMAKER_MMS_PLUGINS_PATH", "")
+
+
+def test_generate_single_model(monkeypatch, no_plugin):
+    monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", False)
+    text = model_server._generate_mms_config_properties(fake_env(), "a.b")
+    assert text.startswith(open(model_server.DEFAULT_MMS_CONFIG_FILE).read())
+    assert "default_service_handler=a.b\n" in text
+    assert "inference_address=http://0.0.0.0:8080\n" in text
+    assert "management_address=http://127.0.0.1:" in text
+    assert "decode_input_request=false" in text
+
+
+def test_generate_multi_model(monkeypatch, no_plugin):
+    monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", True)
+    text = model_server._generate_mms_config_properties(fake_env(), "a.b")
+    assert text.startswith(open(model_server.MME_MMS_CONFIG_FILE).read())
+    assert "management_address=http://0.0.0.0:8080\n" in text
+    assert "model_store={}\n".format(model_server.MODEL_STORE) in text
+
+
+def test_create_config_file_writes_mms_config_file(monkeypatch, tmp_path, no_plugin):
+    path = str(tmp_path / "conf" / "mms.properties")
+    monkeypatch.setattr(model_server, "MMS_CONFIG_FILE", path)
+    model_server._create_model_server_config_file(fake_env(), "x.y")
+    assert "default_service_handler=x.y" in open(path).read()
+
+
+def test_set_python_path(monkeypatch):
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    model_server._set_python_path()
+    assert os.environ["PYTHONPATH"] == environment.code_dir
+    monkeypatch.setenv("PYTHONPATH", "/a:/b")
+    model_server._set_python_path()
+    model_server._set_python_path()
+    assert os.environ["PYTHONPATH"] == "{}:/a:/b".format(environment.code_dir)
+
+
+def test_install_requirements(monkeypatch, tmp_path):
+    req = tmp_path / "requirements.txt"
+    req.write_text("foo\n")
+    monkeypatch.setattr(model_server, "REQUIREMENTS_PATH", str(req))
+    monkeypatch.delenv("CA_REPOSITORY_ARN", raising=False)
+    calls = []
+    monkeypatch.setattr(subprocess, "check_call", lambda cmd, cwd=None: calls.append((cmd, cwd)))
+    model_server._install_requirements()
+    cmd, cwd = calls[0]
+    assert cmd[:4] == [sys.executable, "-m", "pip", "install"]
+    assert cmd[-2:] == ["-r", str(req)]
+    assert cwd == str(tmp_path)
+
+
+def test_install_requirements_failure_is_value_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(model_server, "REQUIREMENTS_PATH", str(tmp_path / "requirements.txt"))
+
+    def fail(cmd, cwd=None):
+        raise subprocess.CalledProcessError(1, cmd)
+
+    monkeypatch.setattr(subprocess, "check_call", fail)
+    with pytest.raises(ValueError, match="failed to install required packages"):
+        model_server._install_requirements()
+
+
+INDEX = (
+    "https://aws:TOKEN@dom-123456789012.d.codeartifact.us-west-2.amazonaws.com" "/pypi/repo/simple/"
+)
+
+
+def test_codeartifact_index(monkeypatch):
+    class Client:
+        def get_authorization_token(self, domain, domainOwner):
+            assert (domain, domainOwner) == ("dom", "123456789012")
+            return {"authorizationToken": "TOKEN"}
+
+    fake_boto3 = SimpleNamespace(client=lambda name, region_name: Client())
+    monkeypatch.setitem(sys.modules, "boto3", fake_boto3)
+    monkeypatch.setenv(
+        "CA_REPOSITORY_ARN", "arn:aws:codeartifact:us-west-2:123456789012:repository/dom/repo"
+    )
+    assert model_server._get_codeartifact_index() == INDEX
+    calls = []
+    monkeypatch.setattr(subprocess, "check_call", lambda cmd, cwd=None: calls.append(cmd))
+    model_server._install_requirements()
+    assert calls[0][-2:] == ["-i", INDEX]
+
+
+def test_codeartifact_bad_arn(monkeypatch):
+    monkeypatch.setenv("CA_REPOSITORY_ARN", "arn:aws:s3:::bucket")
+    with pytest.raises(ValueError, match="CA_REPOSITORY_ARN"):
+        model_server._get_codeartifact_index()
+
+
+def test_adapt_to_mms_format_without_model_archiver(monkeypatch, tmp_path):
+    model = tmp_path / "model"
+    (model / "code").mkdir(parents=True)
+    (model / "weights.bin").write_text("w")
+    export = tmp_path / "export"
+    monkeypatch.setattr(model_server, "DEFAULT_MMS_MODEL_EXPORT_DIRECTORY", str(export))
+    model_server._adapt_to_mms_format("my.handler", str(model))
+    model_server._adapt_to_mms_format("my.handler", str(model))  # repeatable
+    target = export / "model"
+    manifest = json.loads((target / "MAR-INF" / "MANIFEST.json").read_text())
+    assert manifest["model"] == {
+        "modelName": "model",
+        "handler": "my.handler",
+        "modelVersion": "1.0",
+    }
+    assert manifest["runtime"] == "python"
+    assert (target / "weights.bin").read_text() == "w"
+    assert (target / "code").is_dir()
+
+
+def test_start_fails_fast_without_java(monkeypatch, tmp_path):
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(mms_command.JavaNotFoundError, match="apt-get install"):
+        model_server.start_model_server()
+
+
+def test_start_single_model_needs_model_dir(monkeypatch, tmp_path):
+    monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", False)
+    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    monkeypatch.setattr(mms_command, "find_java", lambda: "/usr/bin/java")
+    with pytest.raises(ValueError, match="does not exist"):
+        model_server.start_model_server()
+
+
+def test_start_runs_supervisor_and_maps_exit_codes(monkeypatch, tmp_path, no_plugin):
+    (tmp_path / "model").mkdir()
+    monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", False)
+    monkeypatch.setattr(model_server, "MMS_CONFIG_FILE", str(tmp_path / "mms.properties"))
+    monkeypatch.setattr(model_server, "REQUIREMENTS_PATH", str(tmp_path / "nothing.txt"))
+    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
+    monkeypatch.setenv("SAGEMAKER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("SAGEMAKER_BIND_TO_PORT", "20080")
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    monkeypatch.setattr(mms_command, "find_java", lambda: "/usr/bin/java")
+    seen = {}
+
+    def fake_run(self):
+        seen["cmd"] = self.cmd
+        seen["env"] = self.env
+        seen["grace"] = self.grace_seconds
+        return seen.get("code", 0)
+
+    monkeypatch.setattr(supervisor.Supervisor, "run", fake_run)
+    assert model_server.start_model_server("my.handler") == 0
+    cmd = seen["cmd"]
+    assert cmd[cmd.index("-s") + 1] == str(tmp_path)
+    assert cmd[cmd.index("-m") + 1] == "model=model"
+    assert cmd[cmd.index("-f") + 1] == str(tmp_path / "mms.properties")
+    assert seen["env"]["SAGEMAKER_LOAD_FAILURE_FILE"] == str(tmp_path / "state" / "load-failures")
+    assert seen["grace"] == model_server.DEFAULT_SHUTDOWN_GRACE_SECONDS
+    assert "default_service_handler=my.handler" in open(tmp_path / "mms.properties").read()
+
+    seen["code"] = supervisor.EXIT_LOAD_FAILED
+    with pytest.raises(SystemExit) as stop:
+        model_server.start_model_server("my.handler")
+    assert stop.value.code == supervisor.EXIT_LOAD_FAILED
+
+
+def test_start_multi_model_sets_handler(monkeypatch, tmp_path, no_plugin):
+    monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", True)
+    monkeypatch.setattr(model_server, "MMS_CONFIG_FILE", str(tmp_path / "mms.properties"))
+    monkeypatch.setattr(model_server, "REQUIREMENTS_PATH", str(tmp_path / "nothing.txt"))
+    monkeypatch.delenv("SAGEMAKER_HANDLER", raising=False)
+    monkeypatch.setenv("SAGEMAKER_LOAD_FAILURE_FILE", "/stale")
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    monkeypatch.setattr(mms_command, "find_java", lambda: "/usr/bin/java")
+    seen = {}
+
+    def fake_run(self):
+        seen["cmd"], seen["env"] = self.cmd, self.env
+        return 0
+
+    monkeypatch.setattr(supervisor.Supervisor, "run", fake_run)
+    model_server.start_model_server("my.handler")
+    assert os.environ["SAGEMAKER_HANDLER"] == "my.handler"
+    assert "-m" not in seen["cmd"]
+    assert seen["cmd"][seen["cmd"].index("-s") + 1] == "/"
+    assert "SAGEMAKER_LOAD_FAILURE_FILE" not in seen["env"]
+
+
+def test_shutdown_grace(monkeypatch):
+    monkeypatch.setenv("SAGEMAKER_SHUTDOWN_GRACE_SECONDS", "7.5")
+    assert model_server._shutdown_grace_seconds() == 7.5
+    monkeypatch.setenv("SAGEMAKER_SHUTDOWN_GRACE_SECONDS", "x")
+    with pytest.raises(ValueError, match="SAGEMAKER_SHUTDOWN_GRACE_SECONDS"):
+        model_server._shutdown_grace_seconds()
+
+
+def _fake_mms(config):
+    # argv[0] of "python -c" is "-c", so the class name and -f appear in cmdline()
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time; time.sleep(60)",
+            "com.amazonaws.ml.mms.ModelServer",
+            "-f",
+            config,
+        ]
+    )
+
+
+def test_retrieve_mms_server_process_matches_our_config(monkeypatch, tmp_path):
+    ours = str(tmp_path / "ours.properties")
+    monkeypatch.setattr(model_server, "MMS_CONFIG_FILE", ours)
+    other = _fake_mms(str(tmp_path / "other.properties"))
+    try:
+        with pytest.raises(Exception, match="unsuccessfully started"):
+            model_server._retrieve_mms_server_process()
+        mine = _fake_mms(ours)
+        try:
+            assert model_server._retry_retrieve_mms_server_process(5).pid == mine.pid
+        finally:
+            mine.kill()
+            mine.wait()
+        with pytest.raises(Exception):
+            model_server._retry_retrieve_mms_server_process(0)
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_sigterm_handler_stops_process_tree(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        model_server._add_sigterm_handler(proc)
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert proc.wait(timeout=10) is not None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_sigchild_handler_reaps(tmp_path):
+    previous = signal.getsignal(signal.SIGCHLD)
+    try:
+        model_server._add_sigchild_handler()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        deadline = time.monotonic() + 5
+        while os.path.exists("/proc/{}".format(pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not os.path.exists("/proc/{}".format(pid))
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, 0)
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
