@@ -2,8 +2,9 @@
 
 Decoders, keyed by media type essence (parameters and case do not matter):
 
-* ``application/json``: the JSON value as ``np.array``. Python's json module rules apply, so the
-  non-standard literals ``NaN``, ``Infinity`` and ``-Infinity`` are accepted, as in 1.10.1.
+* ``application/json``: the JSON value as ``np.array``. The non-standard literals ``NaN``,
+  ``Infinity`` and ``-Infinity`` are not JSON (RFC 8259) and are a 400 unless
+  ``SAGEMAKER_ALLOW_JSON_NAN=true`` restores 1.10.1's acceptance of them.
 * ``text/csv``: always a 2-D float array (rows x columns), also for one row or one column. Empty
   cells become NaN (as numpy's genfromtxt did in 1.10.1); ``#`` starts a comment; blank lines are
   skipped. Ragged rows and cells that are not numbers are a 400.
@@ -39,6 +40,7 @@ from sagemaker_inference.errors import BadRequestError, UnsupportedFormatError, 
 from sagemaker_inference.mediatypes import _parse_media_type_cached
 
 ALLOW_PICKLE_ENV = "SAGEMAKER_ALLOW_PICKLE"
+ALLOW_JSON_NAN_ENV = "SAGEMAKER_ALLOW_JSON_NAN"
 MAX_DECODED_BYTES_ENV = "SAGEMAKER_MAX_DECODED_BYTES"
 DEFAULT_MAX_DECODED_BYTES = 512 * 1024 * 1024
 
@@ -57,8 +59,23 @@ _CSV_NEGATIVE_ZERO = re.compile(r"-0(?![.\deE])")
 _CSV_NOT_NUMBERS = '[]{}"tfn#'
 
 
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def allow_pickle() -> bool:
-    return os.environ.get(ALLOW_PICKLE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+    return _env_flag(ALLOW_PICKLE_ENV)
+
+
+def allow_json_nan() -> bool:
+    return _env_flag(ALLOW_JSON_NAN_ENV)
+
+
+def _refuse_constant(literal: str) -> Any:
+    raise BadRequestError(
+        "Invalid JSON: %s is not a JSON number (set %s=true to accept it)"
+        % (literal, ALLOW_JSON_NAN_ENV)
+    )
 
 
 def max_decoded_bytes() -> int:
@@ -172,7 +189,9 @@ def _loads(data: Any, charset: Optional[str], what: str = "JSON") -> Any:
             pass  # the stdlib decides (it accepts NaN, a BOM, lone surrogates) and words the error
     text = _to_text(data, charset)
     try:
-        return json.loads(text)
+        if allow_json_nan():
+            return json.loads(text)
+        return json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise BadRequestError(
             "Invalid %s: %s at line %d column %d" % (what, exc.msg, exc.lineno, exc.colno)
@@ -306,6 +325,20 @@ def _read_npy_header(stream: Any) -> Any:
         return reader(stream)
 
 
+def _element_count(shape: Any, dtype: np.dtype, what: str) -> int:
+    """Elements an NPY header declares; refuses negative dimensions and empty element types.
+
+    Without these checks a 100-byte header could claim a trillion zero-sized elements (a memory
+    bomb for whatever converts the array) or a negative size that reads the whole body as data.
+    """
+    if any(dimension < 0 for dimension in shape):
+        raise BadRequestError("%s header declares a negative dimension: %s" % (what, tuple(shape)))
+    count = math.prod(shape)
+    if dtype.itemsize == 0 and count > 0:
+        raise BadRequestError("%s header declares elements of zero size (%s)" % (what, dtype.str))
+    return count
+
+
 def _pickle_refused(what: str) -> BadRequestError:
     return BadRequestError(
         "%s body holds Python objects, which need pickle; refused (set %s=true to allow)"
@@ -331,7 +364,7 @@ def _decode_npy(data: Any, charset: Optional[str] = None) -> Any:
             raise _pickle_refused("NPY")
         return np.load(io.BytesIO(view), allow_pickle=True)
     offset = header.tell()
-    count = math.prod(shape)
+    count = _element_count(shape, dtype, "NPY")
     needed = count * dtype.itemsize
     available = view.nbytes - offset
     if needed > available:
@@ -376,7 +409,7 @@ def _check_npz(stream: io.BytesIO) -> None:
             shape, _, dtype = _read_npy_header(head)
             if dtype.hasobject and not allow_pickle():
                 raise _pickle_refused("NPZ")
-            needed = math.prod(shape) * dtype.itemsize
+            needed = _element_count(shape, dtype, "NPZ member") * dtype.itemsize
             if needed > member.file_size - head.tell():
                 raise BadRequestError(
                     "NPZ member %s declares %d bytes of data but holds %d"

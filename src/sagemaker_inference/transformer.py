@@ -27,7 +27,7 @@ from sagemaker_inference.default_inference_handler import DefaultInferenceHandle
 logger = sm_logging.get_logger()
 
 ERROR_CONTENT_TYPE = "text/plain; charset=utf-8"
-MAX_PHRASE_LENGTH = 512
+MAX_PHRASE_LENGTH = 128
 
 # Positional arguments of each user hook, not counting the optional trailing ``context``.
 HOOK_ARGUMENTS = {
@@ -140,28 +140,36 @@ def _phrase(text: str) -> str:
 
 
 def describe_error(exc: BaseException) -> Tuple[int, str, str]:
-    """(status, phrase, one-line message) that answer a request failing with ``exc``."""
+    """(status, phrase, one-line message) that answer a request failing with ``exc``.
+
+    The phrase is the standard one for the status unless the error names its own: the detail
+    goes in the body. Short phrases also keep MMS 1.1's response framing away from its
+    split-read defect, which kills the worker when a long header block arrives in two reads.
+    """
+    phrase = ""
     if isinstance(exc, errors.BaseInferenceToolkitError):
         status = exc.status_code
         message = str(exc.message) if exc.message is not None else ""
-        phrase = str(exc.phrase) if exc.phrase else message
+        phrase = str(exc.phrase) if exc.phrase and exc.phrase != exc.message else ""
     elif isinstance(exc, errors.UnsupportedFormatError):
         status = getattr(exc, "status_code", HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
         message = str(exc)
-        phrase = message
     else:
         status = HTTPStatus.INTERNAL_SERVER_ERROR
         detail = str(exc)
         message = "{}: {}".format(type(exc).__name__, detail) if detail else type(exc).__name__
-        phrase = message
     try:
         status = int(status)
     except (TypeError, ValueError):
         status = HTTPStatus.INTERNAL_SERVER_ERROR
     if not 400 <= status <= 599:
         status = HTTPStatus.INTERNAL_SERVER_ERROR
-    message = _one_line(message) or HTTPStatus(status).phrase
-    return int(status), _phrase(phrase) or HTTPStatus(status).phrase, message
+    try:
+        standard = HTTPStatus(status).phrase
+    except ValueError:
+        standard = "Error"
+    message = _one_line(message) or standard
+    return int(status), _phrase(phrase) or standard, message
 
 
 def _request_properties(context: Any, index: int) -> Mapping[str, Any]:
