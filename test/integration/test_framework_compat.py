@@ -1,0 +1,267 @@
+"""The library used the way framework containers (PyTorch, MXNet, Hugging Face) use it.
+
+A made-up framework, "acme", is written to a temporary package:
+- ``AcmeInferenceHandler`` subclasses DefaultInferenceHandler with framework defaults (how an
+  Acme model is loaded, predicted with and serialised);
+- ``AcmeTransformer`` subclasses Transformer and overrides hook binding, so that a user module
+  may also define the framework's own hook name ``acme_predict``;
+- ``acme_framework.handler_service`` wraps both in a DefaultHandlerService subclass, the module a
+  container hands to ``start_model_server``.
+Then it is served for real: through ``start_model_server(handler_service=...)``, and through a
+custom start script that calls the model_server private helpers in the order the Hugging Face
+container does.
+"""
+
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import textwrap
+
+import pytest
+import requests
+
+from conftest import Server
+from usability_helpers import APPLE, FRUIT_MODEL, LEMON
+
+pytestmark = pytest.mark.timeout(300)
+
+HANDLER_MODULE = "acme_framework.handler_service"
+
+PACKAGE = {
+    "acme_framework/__init__.py": '"""A pretend framework whose models are softmax classifiers."""',
+    "acme_framework/inference_handler.py": """
+        import json
+        import os
+
+        import numpy as np
+
+        from sagemaker_inference import encoder
+        from sagemaker_inference.default_inference_handler import DefaultInferenceHandler
+
+
+        class AcmeInferenceHandler(DefaultInferenceHandler):
+            \"\"\"Framework defaults: an Acme model is model.npz holding a softmax classifier.\"\"\"
+
+            def default_model_fn(self, model_dir, context=None):
+                with np.load(os.path.join(model_dir, "model.npz")) as artifact:
+                    return {name: artifact[name] for name in artifact.files}
+
+            def default_predict_fn(self, data, model, context=None):
+                rows = np.atleast_2d(np.asarray(data, dtype=float))
+                logits = (rows - model["mean"]) / model["scale"] @ model["weights"] + model["bias"]
+                return [str(model["classes"][i]) for i in logits.argmax(axis=1)]
+
+            def default_output_fn(self, prediction, accept, context=None):
+                if accept == "application/json":
+                    return json.dumps({"framework": "acme", "labels": prediction}), accept
+                return encoder.encode(prediction, accept), accept
+        """,
+    "acme_framework/transformer.py": """
+        import sys
+
+        from sagemaker_inference.transformer import Transformer
+
+
+        class AcmeTransformer(Transformer):
+            \"\"\"Also binds ``acme_predict(data, model)`` from the user module as predict_fn.\"\"\"
+
+            def _validate_user_module_and_set_functions(self):
+                super()._validate_user_module_and_set_functions()
+                user_module = sys.modules.get(self._environment.module_name)
+                acme_predict = getattr(user_module, "acme_predict", None)
+                if acme_predict is not None:
+                    self._predict_fn = acme_predict
+        """,
+    "acme_framework/handler_service.py": """
+        from sagemaker_inference.default_handler_service import DefaultHandlerService
+
+        from acme_framework.inference_handler import AcmeInferenceHandler
+        from acme_framework.transformer import AcmeTransformer
+
+
+        class HandlerService(DefaultHandlerService):
+            \"\"\"The handler service MMS loads for Acme models.\"\"\"
+
+            def __init__(self):
+                transformer = AcmeTransformer(default_inference_handler=AcmeInferenceHandler())
+                super().__init__(transformer=transformer)
+        """,
+}
+
+# The user's inference.py for the second model: only the framework's own hook name.
+ACME_USER_CODE = """
+def acme_predict(data, model):
+    return ["user-" + str(model["classes"][int(row[0] > 150)]) for row in data]
+"""
+
+# A container's own entrypoint in the Hugging Face container's order of model_server helpers.
+HF_STYLE_START = """
+import os
+import subprocess
+import sys
+
+from sagemaker_inference import environment
+from sagemaker_inference.model_server import (
+    DEFAULT_MMS_LOG_FILE,
+    DEFAULT_MMS_MODEL_NAME,
+    ENABLE_MULTI_MODEL,
+    MMS_CONFIG_FILE,
+    REQUIREMENTS_PATH,
+    _add_sigchild_handler,
+    _add_sigterm_handler,
+    _create_model_server_config_file,
+    _install_requirements,
+    _retry_retrieve_mms_server_process,
+    _set_python_path,
+)
+
+HANDLER_SERVICE = "acme_framework.handler_service"
+
+
+def start():
+    if ENABLE_MULTI_MODEL:
+        os.environ.setdefault("SAGEMAKER_HANDLER", HANDLER_SERVICE)
+    _set_python_path()
+    env = environment.Environment()
+    _create_model_server_config_file(env, HANDLER_SERVICE)
+    if os.path.exists(REQUIREMENTS_PATH):
+        _install_requirements()
+    launcher = os.path.join(os.path.dirname(sys.executable), "multi-model-server")
+    command = [
+        launcher if os.path.exists(launcher) else "multi-model-server",
+        "--start",
+        "--model-store",
+        "/",
+        "--mms-config",
+        MMS_CONFIG_FILE,
+        "--log-config",
+        DEFAULT_MMS_LOG_FILE,
+    ]
+    if not ENABLE_MULTI_MODEL:
+        command += ["--models", "{}={}".format(DEFAULT_MMS_MODEL_NAME, environment.model_dir)]
+    subprocess.Popen(command)
+    mms_process = _retry_retrieve_mms_server_process(env.startup_timeout)
+    _add_sigterm_handler(mms_process)
+    _add_sigchild_handler()
+    mms_process.wait()
+
+
+if __name__ == "__main__":
+    start()
+"""
+
+
+@pytest.fixture(scope="module")
+def framework_dir():
+    directory = tempfile.mkdtemp(prefix="smi-acme-")
+    for relative, text in PACKAGE.items():
+        path = os.path.join(directory, relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
+            handle.write(textwrap.dedent(text).lstrip())
+    with open(os.path.join(directory, "hf_style_start.py"), "w") as handle:
+        handle.write(HF_STYLE_START.lstrip())
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+class HFStyleServer(Server):
+    """The conftest server, started by the container-style script instead."""
+
+    def __init__(self, root, script, env):
+        super().__init__(root, env=env)
+        self.script = script
+
+    def start(self):
+        import subprocess
+        import time
+
+        log = open(self.log_path, "wb")
+        self.started_at = time.monotonic()
+        self.process = subprocess.Popen(
+            [sys.executable, self.script],
+            env=self.environment(),
+            cwd=self.root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        return self
+
+
+def artifact_only(base_dir, user_code=None):
+    """The fruit artifact (model.npz) without the example's inference.py."""
+    model_dir = os.path.join(base_dir, "model")
+    os.makedirs(model_dir)
+    shutil.copy(os.path.join(FRUIT_MODEL, "model.npz"), model_dir)
+    if user_code is not None:
+        os.makedirs(os.path.join(model_dir, "code"))
+        with open(os.path.join(model_dir, "code", "inference.py"), "w") as handle:
+            handle.write(textwrap.dedent(user_code))
+    return model_dir
+
+
+def predict(server, rows, accept=None):
+    headers = {"Content-Type": "application/json"}
+    if accept:
+        headers["Accept"] = accept
+    return requests.post(
+        server.url + "/invocations", data=json.dumps(rows), headers=headers, timeout=30
+    )
+
+
+def test_framework_handler_service_through_start_model_server(make_server, framework_dir):
+    defaults = make_server(env={"PYTHONPATH": framework_dir}, handler=HANDLER_MODULE)
+    artifact_only(defaults.base_dir)
+    user = make_server(env={"PYTHONPATH": framework_dir}, handler=HANDLER_MODULE)
+    artifact_only(user.base_dir, ACME_USER_CODE)
+    defaults.start()
+    user.start()
+    body = json.dumps([APPLE]).encode()
+    defaults.wait_for_prediction(body=body)
+    user.wait_for_prediction(body=body)
+
+    # framework defaults everywhere: model_fn, predict_fn and output_fn come from Acme
+    answer = predict(defaults, [APPLE, LEMON])
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"framework": "acme", "labels": ["apple", "lemon"]}
+    # the library's input decoding still applies under framework defaults
+    csv = requests.post(
+        defaults.url + "/invocations",
+        data="105,5.4,2.5,0.5",
+        headers={"Content-Type": "text/csv"},
+        timeout=30,
+    )
+    assert csv.json()["labels"] == ["lemon"]
+    # the transformer subclass bound the user's acme_predict as the predict hook
+    answer = predict(user, [APPLE, LEMON])
+    assert answer.json() == {"framework": "acme", "labels": ["user-orange", "user-apple"]}
+    assert defaults.stop() == 0
+    assert user.stop() == 0
+
+
+def test_container_style_start_with_the_private_helpers(server_root, framework_dir):
+    root = os.path.join(server_root, "hf")
+    os.makedirs(root)
+    server = HFStyleServer(
+        root,
+        os.path.join(framework_dir, "hf_style_start.py"),
+        env={"PYTHONPATH": framework_dir, "SAGEMAKER_STARTUP_TIMEOUT": "60"},
+    )
+    artifact_only(server.base_dir)
+    server.start()
+    try:
+        server.wait_for_prediction(body=json.dumps([APPLE]).encode())
+        answer = predict(server, [LEMON])
+        assert answer.json() == {"framework": "acme", "labels": ["lemon"]}
+        assert predict(server, [[1, 2]]).status_code in (400, 500)
+        assert predict(server, [APPLE]).status_code == 200
+        code = server.stop(signal.SIGTERM)
+        assert code == 0, server.log()[-4000:]
+    finally:
+        if server.process is not None and server.process.poll() is None:
+            server.kill_everything()
