@@ -11,6 +11,8 @@ from typing import List, Optional, Sequence
 
 import mms
 
+from sagemaker_inference import mms_config
+
 JAVA_INSTALL_HINT = (
     "Multi Model Server needs a Java 11+ runtime and no 'java' was found{where}. Install one, e.g. "
     "'apt-get install -y openjdk-17-jre-headless' (Debian/Ubuntu) or 'yum install -y "
@@ -66,8 +68,16 @@ def mms_home() -> str:
     return os.path.dirname(os.path.dirname(os.path.realpath(mms.__file__)))
 
 
-def class_path(plugins_path: Optional[str] = None) -> str:
+# build_command's default for ``patches_path``: ask mms_config.patches_path().
+DISCOVER = "<discover>"
+
+
+def class_path(plugins_path: Optional[str] = None, patches_path: Optional[str] = None) -> str:
+    """java -cp value. ``patches_path`` (a jar of fixed MMS classes) comes before MMS's jars so
+    its classes win; plugins come after them, as MMS's own launcher puts them."""
     entries = [os.path.join(mms_home(), "mms", "frontend", "*")]
+    if patches_path:
+        entries.insert(0, patches_path)
     if plugins_path:
         entries.append(plugins_path if "*" in plugins_path else os.path.join(plugins_path, "*"))
     return ":".join(entries)
@@ -84,7 +94,11 @@ def build_command(
     tmp_dir: Optional[str] = None,
     plugins_path: Optional[str] = None,
     python: Optional[str] = None,
+    patches_path: Optional[str] = DISCOVER,
 ) -> List[str]:
+    """The java command; ``patches_path`` None or "" leaves MMS's own classes in use."""
+    if patches_path == DISCOVER:
+        patches_path = mms_config.patches_path()
     level = log4j_level(log_level)
     debug = level in ("debug", "trace", "all")
     cmd = [java, "-Dmodel_server_home={}".format(mms_home())]
@@ -101,7 +115,7 @@ def build_command(
         if log_config and arg.startswith("-Dlog4j.configurationFile="):
             continue
         cmd.append(arg)
-    cmd += ["-cp", class_path(plugins_path), "com.amazonaws.ml.mms.ModelServer"]
+    cmd += ["-cp", class_path(plugins_path, patches_path), "com.amazonaws.ml.mms.ModelServer"]
     cmd += ["--python", python or sys.executable, "-f", config_file, "-s", model_store]
     if models:
         cmd += ["-m", *models]

@@ -19,6 +19,7 @@ SYSTEM_CONFIG_FILE = "/etc/sagemaker-mms.properties"
 CONFIG_FILE_ENV = "SAGEMAKER_MMS_CONFIG_FILE"
 STATE_DIR_ENV = "SAGEMAKER_STATE_DIR"
 PLUGINS_PATH_ENV = "SAGEMAKER_MMS_PLUGINS_PATH"
+PATCHES_PATH_ENV = "SAGEMAKER_MMS_PATCHES_PATH"
 MANAGEMENT_PORT_ENV = "SAGEMAKER_MANAGEMENT_PORT"
 LOAD_FAILURE_FILE_ENV = "SAGEMAKER_LOAD_FAILURE_FILE"
 
@@ -147,6 +148,27 @@ def plugins_path() -> Optional[str]:
     if explicit is not None:
         return explicit or None
     return _plugins_path_from_plugin_module()
+
+
+def patches_path() -> Optional[str]:
+    """Jar of fixed MMS classes for the front of java's -cp: SAGEMAKER_MMS_PATCHES_PATH (empty
+    disables) or the bundled one, built on first use; None when unavailable (warning logged)."""
+    explicit = os.environ.get(PATCHES_PATH_ENV)
+    if explicit is not None:
+        return explicit or None
+    try:
+        from sagemaker_inference import plugin  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    try:
+        return plugin.ensure_patches()
+    except Exception as exc:  # noqa: B902 - a broken patch build must not stop the server
+        LOGGER.warning(
+            "MMS decoder patch unavailable (%s: %s); MMS's own decoder is used.",
+            type(exc).__name__,
+            exc,
+        )
+        return None
 
 
 def timeout_seconds(env: Any) -> Optional[int]:

@@ -34,12 +34,6 @@ INJECTED_HEADERS = ("x-injected", "set-cookie")
 
 Header = Tuple[bytes, bytes]
 
-_SPLIT_BUG = (
-    "worker_answer_split: MMS's Java front end kills the worker (500 Worker died) when the "
-    "worker's answer arrives split inside its header map; whether it happens depends on the "
-    "sizes of the answers before"
-)
-
 
 @dataclass(frozen=True)
 class Case:
@@ -243,8 +237,6 @@ def _charset_cases() -> List[Case]:
             400,
             b"[1]",
             b"application/json; charset=" + b"a" * 3000,
-            known_bug=_SPLIT_BUG,
-            known_bug_strict=False,
         ),
     ]
 
@@ -390,8 +382,6 @@ def _accept_cases() -> List[Case]:
             406,
             b"[1]",
             accept=b", ".join(b"a/b%d" % i for i in range(500)),
-            known_bug=_SPLIT_BUG,
-            known_bug_strict=False,
         ),
         Case("accept_obs_fold_crlf", 400, b"[1]", accept=b"text/x-evil\r\n Set-Cookie: a=b"),
     ]

@@ -207,11 +207,6 @@ def test_server_survived_the_corpus(server):
     assert reliability_server.answers_correctly(server.port)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="worker_answer_split: MMS kills the worker when its answer is split inside the header"
-    " map",
-)
 def test_error_answers_after_steady_traffic_keep_the_worker(server):
     """After many identical answers MMS reads the worker's socket in chunks of about their size;
     a longer error answer then arrives split, here inside its header map for phrases of about

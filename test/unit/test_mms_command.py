@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from sagemaker_inference import mms_command
+from sagemaker_inference import mms_command, mms_config
 
 
 def test_find_java_missing_says_how_to_install(monkeypatch, tmp_path):
@@ -62,6 +62,7 @@ def test_build_command():
         tmp_dir="/run/mms",
         plugins_path="/plugins",
         python="/py",
+        patches_path="/patches/fix.jar",
     )
     assert cmd[0] == "/usr/bin/java"
     assert "-Dmodel_server_home={}".format(mms_command.mms_home()) in cmd
@@ -71,9 +72,12 @@ def test_build_command():
     assert "-Dsagemaker.ping.log=DENY" in cmd
     assert "-Djava.io.tmpdir=/run/mms" in cmd
     assert "-Xmx1g" in cmd and "-Dx=a b" in cmd
-    classpath = cmd[cmd.index("-cp") + 1]
-    assert classpath.endswith(":/plugins/*")
-    assert os.path.join("mms", "frontend", "*") in classpath
+    classpath = cmd[cmd.index("-cp") + 1].split(":")
+    assert classpath == [
+        "/patches/fix.jar",  # first, so its classes replace MMS's
+        os.path.join(mms_command.mms_home(), "mms", "frontend", "*"),
+        "/plugins/*",
+    ]
     main = cmd.index("com.amazonaws.ml.mms.ModelServer")
     assert cmd[main + 1 :] == [
         "--python",
@@ -88,7 +92,7 @@ def test_build_command():
 
 
 def test_debug_level_keeps_ping_lines_and_metrics():
-    cmd = mms_command.build_command("java", "c", "s", log_level="DEBUG")
+    cmd = mms_command.build_command("java", "c", "s", log_level="DEBUG", patches_path=None)
     assert "-Dsagemaker.ping.log=NEUTRAL" in cmd
     assert "-Dsagemaker.metrics.level=info" in cmd
     assert "-m" not in cmd
@@ -98,3 +102,39 @@ def test_mms_home_holds_the_frontend_jar():
     assert os.path.isfile(
         os.path.join(mms_command.mms_home(), "mms", "frontend", "model-server.jar")
     )
+
+
+def test_patches_jar_found_through_mms_config_by_default(monkeypatch):
+    monkeypatch.setattr(mms_config, "patches_path", lambda: "/cache/patches.jar")
+    cmd = mms_command.build_command("java", "c", "s")
+    assert cmd[cmd.index("-cp") + 1].split(":")[0] == "/cache/patches.jar"
+
+
+@pytest.mark.parametrize("disabled", [None, ""])
+def test_no_patches_jar_leaves_mms_classes_first(monkeypatch, disabled):
+    monkeypatch.setattr(mms_config, "patches_path", lambda: disabled)
+    for cmd in (
+        mms_command.build_command("java", "c", "s"),
+        mms_command.build_command("java", "c", "s", patches_path=disabled),
+    ):
+        classpath = cmd[cmd.index("-cp") + 1]
+        assert classpath == os.path.join(mms_command.mms_home(), "mms", "frontend", "*")
+
+
+def test_patches_path_env_override(monkeypatch):
+    monkeypatch.setenv(mms_config.PATCHES_PATH_ENV, "/x/fix.jar")
+    assert mms_config.patches_path() == "/x/fix.jar"
+    monkeypatch.setenv(mms_config.PATCHES_PATH_ENV, "")
+    assert mms_config.patches_path() is None
+
+
+def test_patches_path_survives_a_broken_build(monkeypatch, caplog):
+    from sagemaker_inference import plugin
+
+    def broken(cache_dir=None):
+        raise RuntimeError("boom")
+
+    monkeypatch.delenv(mms_config.PATCHES_PATH_ENV, raising=False)
+    monkeypatch.setattr(plugin, "ensure_patches", broken)
+    assert mms_config.patches_path() is None
+    assert "MMS's own decoder is used" in caplog.text

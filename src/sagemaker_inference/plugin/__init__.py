@@ -12,6 +12,14 @@ Without a JDK the server still runs, with MMS's built-in ``/ping`` (always 200) 
 ``/execution-parameters``. Containers can build the jar at image build time with
 ``python -m sagemaker_inference.plugin [CACHE_DIR]`` (the same cache directory the server will
 use at start) and drop the JDK afterwards.
+
+A second jar, compiled and cached on its own from ``java-src/com/`` (the plugin jar leaves that
+directory out), is what :func:`ensure_patches` returns and what the ``python -m`` command above
+builds too. It holds classes named like MMS's own that fix MMS bugs (today
+``com.amazonaws.ml.mms.util.codec.ModelResponseDecoder``, which killed a worker whose answer
+arrived split across socket reads). They only win when the jar comes BEFORE model-server.jar on
+java's ``-cp``, which ``plugins_path`` cannot do (MMS appends it), so the server's own java
+command line puts it first. Without it MMS's classes are used, after one WARNING.
 """
 
 from __future__ import annotations
@@ -26,12 +34,20 @@ import sys
 import tempfile
 import time
 import zipfile
-from typing import List, Optional, Sequence
+from typing import Callable, List, NamedTuple, Optional, Sequence
 
 logger = logging.getLogger("sagemaker-inference.plugin")
 
 JAVA_SOURCE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "java-src")
+# Under JAVA_SOURCE_DIR: replacements for MMS classes (same names), built into their own jar.
+PATCH_SOURCE_SUBDIR = "com"
 PLUGIN_JAR_NAME = "sagemaker-inference-mms-plugin.jar"
+PATCHES_JAR_NAME = "sagemaker-inference-mms-patches.jar"
+PATCHES_KEY_PREFIX = "patches-"
+# The MMS versions whose worker frame layout the patched decoder was written against.
+PATCHED_MMS_SERIES = ("1.1.",)
+# Classes the patches replace; the build checks model-server.jar still has them.
+PATCHED_CLASSES = ("com/amazonaws/ml/mms/util/codec/ModelResponseDecoder.class",)
 CACHE_DIR_ENV = "SAGEMAKER_MMS_PLUGIN_CACHE_DIR"
 JDK_HINT = (
     "install a JDK (for example `apt-get install openjdk-17-jdk-headless`, or set JAVA_HOME to "
@@ -40,6 +56,10 @@ JDK_HINT = (
 LOST_FEATURES = (
     "GET /ping falls back to MMS's built-in answer (200 even while the model loads or after it "
     "failed) and GET /execution-parameters is not served"
+)
+PATCHES_LOST = (
+    "MMS's own response decoder is used, which kills a Python worker (the request gets 500 "
+    '"Worker died.") whenever its answer arrives split across socket reads'
 )
 
 # Bump when the way the jar is built changes, so older cached jars are not reused.
@@ -64,45 +84,103 @@ def ensure_plugin(cache_dir: Optional[str] = None) -> Optional[str]:
     to fix it, when MMS, the Java source or ``javac`` is missing or compilation fails; never
     raises for those.
     """
+    jar = _ensure_jar(_PLUGIN, cache_dir)
+    return os.path.dirname(jar) if jar else None
+
+
+def ensure_patches(cache_dir: Optional[str] = None) -> Optional[str]:
+    """Path of the jar of MMS class replacements, to put BEFORE model-server.jar on ``-cp``.
+
+    Cached like the plugin (same cache root, its own ``patches-<key>/`` directory, keyed by the
+    patch sources and the MMS version). Returns None after one WARNING (MMS's own classes are
+    then used) when MMS is not a version the patches were written for, or when the jar cannot
+    be built; never raises for those.
+    """
+    version = mms_version()
+    if not version.startswith(PATCHED_MMS_SERIES):
+        _warn(
+            _PATCHES,
+            "they were written for MMS {}x and MMS {} is installed".format(
+                "x, ".join(PATCHED_MMS_SERIES), version
+            ),
+            "use multi-model-server 1.1.11",
+        )
+        return None
+    return _ensure_jar(_PATCHES, cache_dir)
+
+
+class _Artifact(NamedTuple):
+    label: str  # as in "MMS <label> unavailable"
+    jar_name: str
+    key_prefix: str
+    lost: str
+    sources: Callable[[], List[str]]
+    required_classes: Sequence[str]
+
+
+def _ensure_jar(artifact: _Artifact, cache_dir: Optional[str]) -> Optional[str]:
     server_jar = model_server_jar()
     if server_jar is None:
-        _warn("Multi Model Server's model-server.jar was not found", "install multi-model-server")
+        _warn(
+            artifact,
+            "Multi Model Server's model-server.jar was not found",
+            "install multi-model-server",
+        )
         return None
-    sources = _source_files()
+    sources = artifact.sources()
     if not any(path.endswith(".java") for path in sources):
-        _warn("the plugin's Java source is missing from this installation", "reinstall the package")
+        _warn(
+            artifact,
+            "the {}'s Java source is missing from this installation".format(artifact.label),
+            "reinstall the package",
+        )
         return None
 
-    key = cache_key(sources, server_jar)
+    key = artifact.key_prefix + cache_key(sources, server_jar)
     try:
         root = _cache_root(cache_dir)
     except OSError as exc:
-        _warn("no writable cache directory for the plugin jar ({})".format(exc), JDK_HINT)
+        _warn(
+            artifact,
+            "no writable cache directory for the {} jar ({})".format(artifact.label, exc),
+            JDK_HINT,
+        )
         return None
-    target_dir = os.path.join(root, key)
-    if os.path.isfile(os.path.join(target_dir, PLUGIN_JAR_NAME)):
-        logger.debug("MMS plugin found in cache: %s", target_dir)
-        return target_dir
+    jar = os.path.join(root, key, artifact.jar_name)
+    if os.path.isfile(jar):
+        logger.debug("MMS %s found in cache: %s", artifact.label, jar)
+        return jar
 
+    missing = _missing_classes(server_jar, artifact.required_classes)
+    if missing:
+        _warn(
+            artifact,
+            "{} has no {}, so this MMS is not the one it was written for".format(
+                server_jar, ", ".join(missing)
+            ),
+            "use multi-model-server 1.1.11",
+        )
+        return None
     javac = find_javac()
     if javac is None:
-        _warn("javac (a Java compiler) was not found", JDK_HINT)
+        _warn(artifact, "javac (a Java compiler) was not found", JDK_HINT)
         return None
 
     started = time.monotonic()
     try:
-        _build(javac, server_jar, sources, target_dir)
+        _build(javac, server_jar, sources, os.path.dirname(jar), artifact.jar_name)
     except _BuildError as exc:
-        _warn("compiling the plugin failed: {}".format(exc), JDK_HINT)
+        _warn(artifact, "compiling the {} failed: {}".format(artifact.label, exc), JDK_HINT)
         return None
     except OSError as exc:
         _warn(
-            "writing the plugin jar failed: {}".format(exc),
+            artifact,
+            "writing the {} jar failed: {}".format(artifact.label, exc),
             "check that {} is writable".format(root),
         )
         return None
-    logger.info("Built MMS plugin in %.1f s: %s", time.monotonic() - started, target_dir)
-    return target_dir
+    logger.info("Built MMS %s in %.1f s: %s", artifact.label, time.monotonic() - started, jar)
+    return jar
 
 
 def model_server_jar() -> Optional[str]:
@@ -160,12 +238,34 @@ class _BuildError(Exception):
 
 
 def _source_files() -> List[str]:
+    """The plugin's files: Java sources and META-INF resources, without the MMS patches."""
     found = []
+    patches = os.path.join(JAVA_SOURCE_DIR, PATCH_SOURCE_SUBDIR)
     for directory, _dirs, files in os.walk(JAVA_SOURCE_DIR):
+        if directory == patches or directory.startswith(patches + os.sep):
+            continue
         for name in files:
             if name.endswith(".java") or "META-INF" in directory.split(os.sep):
                 found.append(os.path.join(directory, name))
     return sorted(found)
+
+
+def _patch_source_files() -> List[str]:
+    found = []
+    for directory, _dirs, files in os.walk(os.path.join(JAVA_SOURCE_DIR, PATCH_SOURCE_SUBDIR)):
+        found.extend(os.path.join(directory, name) for name in files if name.endswith(".java"))
+    return sorted(found)
+
+
+def _missing_classes(server_jar: str, names: Sequence[str]) -> List[str]:
+    if not names:
+        return []
+    try:
+        with zipfile.ZipFile(server_jar) as jar:
+            present = set(jar.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return list(names)
+    return [name for name in names if name not in present]
 
 
 def _cache_root(cache_dir: Optional[str]) -> str:
@@ -191,20 +291,22 @@ def _cache_root(cache_dir: Optional[str]) -> str:
     raise error
 
 
-def _build(javac: str, server_jar: str, sources: Sequence[str], target_dir: str) -> None:
+def _build(
+    javac: str, server_jar: str, sources: Sequence[str], target_dir: str, jar_name: str
+) -> None:
     java_files = [path for path in sources if path.endswith(".java")]
     resources = [path for path in sources if not path.endswith(".java")]
     with tempfile.TemporaryDirectory(prefix="sagemaker-mms-plugin-") as work:
         classes = os.path.join(work, "classes")
         _compile(javac, server_jar, java_files, classes)
-        jar_tmp = os.path.join(work, PLUGIN_JAR_NAME)
+        jar_tmp = os.path.join(work, jar_name)
         _write_jar(jar_tmp, classes, resources)
         os.makedirs(target_dir, exist_ok=True)
         # Copy beside the target, then rename: concurrent starts never see a partial jar, and
         # the temporary name does not end in ".jar", so MMS's "<plugins_path>/*" ignores it.
-        staging = os.path.join(target_dir, ".{}.{}.tmp".format(PLUGIN_JAR_NAME, os.getpid()))
+        staging = os.path.join(target_dir, ".{}.{}.tmp".format(jar_name, os.getpid()))
         shutil.copyfile(jar_tmp, staging)
-        os.replace(staging, os.path.join(target_dir, PLUGIN_JAR_NAME))
+        os.replace(staging, os.path.join(target_dir, jar_name))
 
 
 def _compile(javac: str, server_jar: str, java_files: Sequence[str], classes: str) -> None:
@@ -265,19 +367,38 @@ def _first_lines(text: str, limit: int = 3) -> str:
     return summary if summary else "no output"
 
 
-def _warn(problem: str, fix: str) -> None:
-    logger.warning("MMS plugin unavailable: %s. Lost: %s. Fix: %s.", problem, LOST_FEATURES, fix)
+def _warn(artifact: _Artifact, problem: str, fix: str) -> None:
+    logger.warning(
+        "MMS %s unavailable: %s. Lost: %s. Fix: %s.", artifact.label, problem, artifact.lost, fix
+    )
+
+
+# The source lists are looked up at call time, so tests can point JAVA_SOURCE_DIR elsewhere.
+_PLUGIN = _Artifact("plugin", PLUGIN_JAR_NAME, "", LOST_FEATURES, lambda: _source_files(), ())
+_PATCHES = _Artifact(
+    "decoder patch",
+    PATCHES_JAR_NAME,
+    PATCHES_KEY_PREFIX,
+    PATCHES_LOST,
+    lambda: _patch_source_files(),
+    PATCHED_CLASSES,
+)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m sagemaker_inference.plugin [CACHE_DIR]``: build now, print the directory."""
+    """``python -m sagemaker_inference.plugin [CACHE_DIR]``: build both jars now.
+
+    Prints the plugin directory, then the patches jar; exits 1 when either could not be built.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) > 1 or any(arg.startswith("-") for arg in args):
         print("usage: python -m sagemaker_inference.plugin [CACHE_DIR]", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    directory = ensure_plugin(args[0] if args else None)
-    if directory is None:
-        return 1
-    print(directory)
-    return 0
+    cache_dir = args[0] if args else None
+    directory = ensure_plugin(cache_dir)
+    patches = ensure_patches(cache_dir)
+    for built in (directory, patches):
+        if built is not None:
+            print(built)
+    return 0 if directory is not None and patches is not None else 1
