@@ -125,6 +125,9 @@ class Server:
                 "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
                 "SAGEMAKER_SHUTDOWN_GRACE_SECONDS": "15",
                 "TMPDIR": tmp,
+                # MMS's own launcher (used by container-style starts) passes TEMP to Java as
+                # java.io.tmpdir, where the worker sockets live: keep them apart per server.
+                "TEMP": tmp,
                 "PYTHONUNBUFFERED": "1",
             }
         )

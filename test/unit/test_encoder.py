@@ -229,7 +229,11 @@ def test_jsonlines_fast_path_equals_one_document_per_item(array):
     lines = encoder.encode(array, "application/jsonlines").splitlines()
     assert len(lines) == array.shape[0]
     for line, item in zip(lines, array):
-        assert json.loads(line) == json.loads(encoder.encode(item, "application/json"))
+        # assert_array_equal treats NaN as equal to NaN, which == does not
+        np.testing.assert_array_equal(
+            np.array(json.loads(line)),
+            np.array(json.loads(encoder.encode(item, "application/json"))),
+        )
 
 
 # --- NPY ------------------------------------------------------------------------------------
