@@ -107,6 +107,7 @@ def start_model_server(handler_service: str = DEFAULT_HANDLER_SERVICE) -> int:
             log_level=env.log_level,
             tmp_dir=runtime_dir,
             plugins_path=plugins,
+            patches_path=mms_config.patches_path(),
         )
         port = int(env.inference_http_port)
         watcher = supervisor.Supervisor(

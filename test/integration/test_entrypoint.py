@@ -14,6 +14,7 @@ import time
 import pytest
 import requests
 
+from sagemaker_inference.mms_config import free_port
 from usability_helpers import (
     APPLE,
     ENTRYPOINT,
@@ -21,7 +22,6 @@ from usability_helpers import (
     LEMON,
     ROOT,
     Server,
-    free_port,
     server_env,
     stop,
     wait_until_ready,

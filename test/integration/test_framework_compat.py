@@ -23,7 +23,7 @@ import textwrap
 import pytest
 import requests
 
-from conftest import Server
+from server_harness import Server
 from usability_helpers import APPLE, FRUIT_MODEL, LEMON
 
 pytestmark = pytest.mark.timeout(300)
@@ -169,28 +169,14 @@ def framework_dir():
 
 
 class HFStyleServer(Server):
-    """The conftest server, started by the container-style script instead."""
+    """The harness server, started by the container-style script instead."""
 
     def __init__(self, root, script, env):
         super().__init__(root, env=env)
         self.script = script
 
-    def start(self):
-        import subprocess
-        import time
-
-        log = open(self.log_path, "wb")
-        self.started_at = time.monotonic()
-        self.process = subprocess.Popen(
-            [sys.executable, self.script],
-            env=self.environment(),
-            cwd=self.root,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        log.close()
-        return self
+    def command(self):
+        return [sys.executable, self.script]
 
 
 def artifact_only(base_dir, user_code=None):

@@ -16,7 +16,6 @@ import re
 import socket
 import tempfile
 import threading
-import time
 import uuid
 from typing import List, NamedTuple, Optional, Tuple
 
@@ -168,17 +167,12 @@ def _log_excerpt(server) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server():
     env = {
         "SAGEMAKER_MAX_PAYLOAD_IN_MB": str(PAYLOAD_LIMIT_MB),
         "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
     }
-    base = str(tmp_path_factory.mktemp("hostile"))
-    try:
-        yield from reliability_server.module_server(base, env)
-    finally:
-        if os.path.exists(MARKER_PATH):
-            os.remove(MARKER_PATH)
+    yield from reliability_server.module_server(env, scratch_file=MARKER_PATH)
 
 
 def test_corpus_is_large_enough():
@@ -219,13 +213,5 @@ def test_error_answers_after_steady_traffic_keep_the_worker(server):
         status, _, _, body = reliability_server.invoke(server.port, b"[1]", content_type)
         statuses.append(status)
         if status != 400:
-            _wait_for_worker(server)
+            reliability_server.wait_for_worker(server.port)
     assert statuses == [400] * len(statuses), _log_excerpt(server)
-
-
-def _wait_for_worker(server, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if reliability_server.answers_correctly(server.port):
-            return
-        time.sleep(0.25)

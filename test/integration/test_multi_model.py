@@ -2,14 +2,12 @@
 
 import json
 import os
-import shutil
-import tempfile
 
 import numpy as np
 import pytest
 import requests
 
-from conftest import Server, write_model
+from server_harness import Server, running_server, write_model
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -40,20 +38,15 @@ def transform_fn(model, body, content_type, accept):
 
 @pytest.fixture(scope="module")
 def mme(timings):
-    root = tempfile.mkdtemp(prefix="smi-it-mme-")
-    server = Server(root, env={"SAGEMAKER_MULTI_MODEL": "true"})
-    first = write_model(server.base_dir, {"inference.py": DOUBLE}, name="first")
-    second = write_model(server.base_dir, {"inference.py": LABEL}, name="second")
-    server.start()
-    try:
-        server.wait_for_ping()
-        yield server, first, second
-    finally:
-        try:
-            if server.process.poll() is None:
-                assert server.stop() == 0, server.log()[-3000:]
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
+    models = {}
+
+    def write_models(server):
+        for name, source in (("first", DOUBLE), ("second", LABEL)):
+            models[name] = write_model(server.base_dir, {"inference.py": source}, name=name)
+
+    env = {"SAGEMAKER_MULTI_MODEL": "true"}
+    with running_server(env, write_models, ready=Server.wait_for_ping) as server:
+        yield server, models["first"], models["second"]
 
 
 def load(server, name, url):

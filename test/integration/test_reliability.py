@@ -8,7 +8,7 @@ import psutil
 import pytest
 import requests
 
-from conftest import BASIC_INFERENCE, module_server, write_model
+from server_harness import BASIC_INFERENCE, module_server, write_model
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -16,13 +16,13 @@ import textwrap
 import pytest
 import requests
 
+from sagemaker_inference.mms_config import free_port
 from usability_helpers import (
     APPLE,
     FRUIT_MODEL,
     LEMON,
     Server,
     console_script,
-    free_port,
     server_env,
     stop,
     wait_until_ready,

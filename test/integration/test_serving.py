@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import requests
 
-from conftest import BASIC_INFERENCE, module_server
+from server_harness import BASIC_INFERENCE, module_server
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -283,16 +283,11 @@ def _summary(
 
 
 @pytest.fixture(scope="module")
-def soak_server(tmp_path_factory):
+def soak_server():
     env = {"SAGEMAKER_MODEL_SERVER_WORKERS": WORKERS}
     if VMARGS:
         env["SAGEMAKER_MODEL_SERVER_VMARGS"] = VMARGS
-    base = str(tmp_path_factory.mktemp("soak"))
-    try:
-        yield from reliability_server.module_server(base, env)
-    finally:
-        if os.path.exists(MARKER_PATH):
-            os.remove(MARKER_PATH)
+    yield from reliability_server.module_server(env, scratch_file=MARKER_PATH)
 
 
 def test_soak(soak_server):

@@ -18,7 +18,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from conftest import BASIC_INFERENCE, Server, write_model
+from server_harness import BASIC_INFERENCE, Server, write_model
 from sagemaker_inference.testing import LocalModel
 from usability_helpers import APPLE, FRUIT_MODEL, LEMON
 

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 import requests
 
-from conftest import module_server, write_model, Server
+from server_harness import module_server, write_model, Server
 
 pytestmark = pytest.mark.timeout(180)
 

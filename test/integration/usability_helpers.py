@@ -1,9 +1,7 @@
-"""Helpers for the usability integration tests: ports, processes, waiting, leftover checks."""
+"""Helpers for the usability integration tests: processes, waiting, leftover checks."""
 
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,20 +16,6 @@ FRUIT_MODEL = os.path.join(ROOT, "examples", "fruit", "model")
 ENTRYPOINT = os.path.join(ROOT, "test", "container", "entrypoint.py")
 APPLE = [182, 7.4, 12.9, 0.2]
 LEMON = [105, 5.4, 2.5, 0.5]
-
-
-def free_port() -> int:
-    """A free TCP port below 32767 (MMS 1.1 refuses higher ones)."""
-    rng = random.Random()
-    for _ in range(500):
-        port = rng.randint(20000, 32766)
-        with socket.socket() as probe:
-            try:
-                probe.bind(("0.0.0.0", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port below 32767")
 
 
 def console_script() -> List[str]:

@@ -3,7 +3,6 @@
 import http.server
 import json
 import os
-import random
 import socket
 import sys
 import threading
@@ -14,20 +13,7 @@ import pytest
 
 import sagemaker_inference
 from sagemaker_inference import cli
-
-
-def free_port() -> int:
-    """A free port below 32767, the highest that serve accepts (MMS's limit)."""
-    rng = random.Random()
-    for _ in range(500):
-        port = rng.randint(20000, cli.MAX_MMS_PORT)
-        with socket.socket() as probe:
-            try:
-                probe.bind(("0.0.0.0", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
+from sagemaker_inference.mms_config import free_port
 
 
 @pytest.fixture
@@ -36,6 +22,12 @@ def model_dir(tmp_path):
     (directory / "code").mkdir(parents=True)
     (directory / "code" / "inference.py").write_text("def model_fn(model_dir):\n    return 1\n")
     return directory
+
+
+def serve(model_dir, log_file, *options: str) -> int:
+    """``sagemaker-inference serve`` of ``model_dir`` on a free port, logging to ``log_file``."""
+    argv = ["serve", "--model-dir", str(model_dir), "--port", str(free_port())]
+    return cli.main(argv + list(options) + ["--log-file", str(log_file)])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -427,35 +419,14 @@ def test_verbose_prints_everything(model_dir, tmp_path, capfd, monkeypatch):
     install_fake_server(
         monkeypatch, fake_server(None, [], lines=["some INFO line"], serve_seconds=0.3)
     )
-    code = cli.main(
-        [
-            "serve",
-            "--model-dir",
-            str(model_dir),
-            "--port",
-            str(free_port()),
-            "-v",
-            "--log-file",
-            str(tmp_path / "log"),
-        ]
-    )
+    code = serve(model_dir, tmp_path / "log", "-v")
     assert code == 0
     assert "some INFO line" in capfd.readouterr().out
 
 
 def test_exit_code_comes_from_start_model_server(model_dir, tmp_path, capfd, monkeypatch):
     install_fake_server(monkeypatch, fake_server(SystemExit(3), [], serve_seconds=0.2))
-    code = cli.main(
-        [
-            "serve",
-            "--model-dir",
-            str(model_dir),
-            "--port",
-            str(free_port()),
-            "--log-file",
-            str(tmp_path / "log"),
-        ]
-    )
+    code = serve(model_dir, tmp_path / "log")
     assert code == 3
     assert "stopped (exit code 3)" in capfd.readouterr().out
 
@@ -465,17 +436,7 @@ def test_an_exception_from_the_server_is_one_line(model_dir, tmp_path, capfd, mo
         monkeypatch,
         fake_server(RuntimeError("java was not found\nsecond line"), [], serve_seconds=0.1),
     )
-    code = cli.main(
-        [
-            "serve",
-            "--model-dir",
-            str(model_dir),
-            "--port",
-            str(free_port()),
-            "--log-file",
-            str(tmp_path / "log"),
-        ]
-    )
+    code = serve(model_dir, tmp_path / "log")
     out = capfd.readouterr().out
     assert code == 1
     assert "error: RuntimeError: java was not found second line" in out
@@ -486,20 +447,8 @@ def test_handler_service_and_program_are_passed_on(model_dir, tmp_path, capfd, m
     (model_dir / "code" / "other.py").write_text("")
     seen = []
     install_fake_server(monkeypatch, fake_server(0, seen, serve_seconds=0.1))
-    code = cli.main(
-        [
-            "serve",
-            "--model-dir",
-            str(model_dir),
-            "--port",
-            str(free_port()),
-            "--program",
-            "other.py",
-            "--handler-service",
-            "my.service",
-            "--log-file",
-            str(tmp_path / "log"),
-        ]
+    code = serve(
+        model_dir, tmp_path / "log", "--program", "other.py", "--handler-service", "my.service"
     )
     assert code == 0
     environ, handler_service = seen[0]
@@ -512,20 +461,7 @@ def test_serve_restores_the_environment(model_dir, tmp_path, capfd, monkeypatch)
     monkeypatch.setenv("SAGEMAKER_PROGRAM", "mine.py")
     (model_dir / "code" / "mine.py").write_text("")
     before = dict(os.environ)
-    assert (
-        cli.main(
-            [
-                "serve",
-                "--model-dir",
-                str(model_dir),
-                "--port",
-                str(free_port()),
-                "--log-file",
-                str(tmp_path / "log"),
-            ]
-        )
-        == 0
-    )
+    assert serve(model_dir, tmp_path / "log") == 0
     assert dict(os.environ) == before
 
 
@@ -535,20 +471,7 @@ def test_the_scratch_base_is_removed_afterwards(tmp_path, capfd, monkeypatch):
     (served / "code" / "inference.py").write_text("")
     seen = []
     install_fake_server(monkeypatch, fake_server(0, seen, serve_seconds=0.1))
-    assert (
-        cli.main(
-            [
-                "serve",
-                "--model-dir",
-                str(served),
-                "--port",
-                str(free_port()),
-                "--log-file",
-                str(tmp_path / "log"),
-            ]
-        )
-        == 0
-    )
+    assert serve(served, tmp_path / "log") == 0
     base = seen[0][0]["SAGEMAKER_BASE_DIR"]
     assert base != str(tmp_path) and not os.path.exists(base)
 

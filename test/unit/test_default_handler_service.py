@@ -1,7 +1,5 @@
 import inspect
 import json
-import logging
-import os
 import sys
 import textwrap
 import types
@@ -12,6 +10,8 @@ from fake_mms import FakeContext, batch
 from sagemaker_inference import default_handler_service
 from sagemaker_inference.default_handler_service import DefaultHandlerService
 from sagemaker_inference.transformer import Transformer
+
+pytestmark = pytest.mark.usefixtures("isolated_imports")
 
 GOOD = """
 def model_fn(model_dir):
@@ -26,30 +26,6 @@ def model_fn(model_dir):
     weights = None
     raise FileNotFoundError("no weights in\\n" + model_dir)
 """
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch):
-    saved_path = list(sys.path)
-    # Other tests may leave a model's code directory or an "inference" module behind.
-    sys.path[:] = [entry for entry in sys.path if os.path.basename(entry) != "code"]
-    monkeypatch.delitem(sys.modules, "inference", raising=False)
-    saved_modules = set(sys.modules)
-    monkeypatch.delenv("SAGEMAKER_PROGRAM", raising=False)
-    monkeypatch.delenv("SAGEMAKER_LOAD_FAILURE_FILE", raising=False)
-    yield
-    sys.path[:] = saved_path
-    for name in set(sys.modules) - saved_modules:
-        del sys.modules[name]
-
-
-@pytest.fixture
-def caplog(caplog):
-    """The library logger does not propagate once configured: attach caplog to it directly."""
-    logger = logging.getLogger("sagemaker-inference")
-    logger.addHandler(caplog.handler)
-    yield caplog
-    logger.removeHandler(caplog.handler)
 
 
 @pytest.fixture
@@ -93,7 +69,7 @@ def test_uses_the_given_transformer():
     assert isinstance(DefaultHandlerService()._service, Transformer)
 
 
-def test_load_failure_is_reported_and_ends_the_worker(tmp_path, monkeypatch, exits, caplog):
+def test_load_failure_is_reported_and_ends_the_worker(tmp_path, monkeypatch, exits, library_caplog):
     failures = tmp_path / "load-failures"
     monkeypatch.setenv("SAGEMAKER_LOAD_FAILURE_FILE", str(failures))
     (tmp_path / "m").mkdir()
@@ -108,7 +84,7 @@ def test_load_failure_is_reported_and_ends_the_worker(tmp_path, monkeypatch, exi
         model_dir, str(tmp_path / "m" / "code" / "inference.py")
     )
     assert " ".join(line.split()) == expected
-    assert expected in " ".join(caplog.text.split()) and "Traceback" in caplog.text
+    assert expected in " ".join(library_caplog.text.split()) and "Traceback" in library_caplog.text
 
 
 def test_failure_lines_accumulate(tmp_path, monkeypatch, exits):
@@ -123,18 +99,21 @@ def test_failure_lines_accumulate(tmp_path, monkeypatch, exits):
     assert exits == [1, 1]
 
 
-def test_missing_model_fn_reports_not_implemented(tmp_path, exits, caplog):
+def test_missing_model_fn_reports_not_implemented(tmp_path, exits, library_caplog):
     model_dir = model_dir_with(tmp_path, "def predict_fn(data, model):\n    return data\n")
     with pytest.raises(NotImplementedError):
         DefaultHandlerService().initialize(FakeContext(model_dir=model_dir))
-    assert "Model failed to load: NotImplementedError: Please provide a model_fn" in caplog.text
+    assert (
+        "Model failed to load: NotImplementedError: Please provide a model_fn"
+        in library_caplog.text
+    )
 
 
-def test_syntax_error_names_file_and_line(tmp_path, exits, caplog):
+def test_syntax_error_names_file_and_line(tmp_path, exits, library_caplog):
     model_dir = model_dir_with(tmp_path, "def model_fn(d):\n    return (\n")
     with pytest.raises(SyntaxError):
         DefaultHandlerService().initialize(FakeContext(model_dir=model_dir))
-    assert "inference.py:" in caplog.text
+    assert "inference.py:" in library_caplog.text
 
 
 def test_transform_fn_clash_is_a_load_failure(tmp_path, exits):

@@ -15,16 +15,6 @@ PROPERTY = settings(
 )
 
 
-@pytest.fixture(params=["orjson", "stdlib"])
-def json_backend(request, monkeypatch):
-    """Run a test with the optional orjson and again without it."""
-    if request.param == "orjson":
-        pytest.importorskip("orjson")
-    else:
-        monkeypatch.setattr(utils, "optional_orjson", lambda: None)
-    return request.param
-
-
 def _legacy_json(value):
     """The text 1.10.1 produced: json.dumps with tolist() for numpy objects."""
     return json.dumps(value, default=lambda o: o.tolist())

@@ -6,22 +6,6 @@ import pytest
 from sagemaker_inference import mms_config
 
 
-def env(**overrides):
-    values = dict(
-        inference_http_port="8080",
-        management_http_port="8080",
-        model_server_workers=None,
-        model_server_timeout=60,
-        model_server_timeout_seconds=None,
-        response_timeout_seconds=60,
-        vmargs="-XX:-UseContainerSupport",
-        max_request_size=None,
-        safe_port_range=None,
-    )
-    values.update(overrides)
-    return SimpleNamespace(**values)
-
-
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
     for name in (
@@ -65,9 +49,11 @@ def test_config_file_state_dir_when_etc_not_writable(monkeypatch):
     assert mms_config.config_file_path() == "/state/sagemaker-mms.properties"
 
 
-def test_single_model_properties(monkeypatch):
+def test_single_model_properties(monkeypatch, fake_env):
     text = mms_config.generate_properties(
-        env(model_server_workers=2, max_request_size=10 * 1024 * 1024, response_timeout_seconds=90),
+        fake_env(
+            model_server_workers=2, max_request_size=10 * 1024 * 1024, response_timeout_seconds=90
+        ),
         "my.handler",
         model_store="/opt/ml",
         management_port=12345,
@@ -88,8 +74,8 @@ def test_single_model_properties(monkeypatch):
     assert values["model_store"] == "/opt/ml"
 
 
-def test_unset_values_are_left_out():
-    values = props(mms_config.generate_properties(env(vmargs=""), None, management_port=1))
+def test_unset_values_are_left_out(fake_env):
+    values = props(mms_config.generate_properties(fake_env(vmargs=""), None, management_port=1))
     assert "default_workers_per_model" not in values
     assert "max_request_size" not in values
     assert "default_service_handler" not in values
@@ -97,15 +83,17 @@ def test_unset_values_are_left_out():
     assert "plugins_path" not in values
 
 
-def test_multi_model_shares_the_bind_port(monkeypatch):
+def test_multi_model_shares_the_bind_port(monkeypatch, fake_env):
     monkeypatch.setenv("SAGEMAKER_HANDLER", "from.env")
-    values = props(mms_config.generate_properties(env(), None, multi_model=True, model_store="/"))
+    values = props(
+        mms_config.generate_properties(fake_env(), None, multi_model=True, model_store="/")
+    )
     assert values["management_address"] == values["inference_address"] == "http://0.0.0.0:8080"
     assert values["default_service_handler"] == "from.env"
 
 
-def test_single_model_management_never_on_bind_port():
-    values = props(mms_config.generate_properties(env(inference_http_port="20001")))
+def test_single_model_management_never_on_bind_port(fake_env):
+    values = props(mms_config.generate_properties(fake_env(inference_http_port="20001")))
     address = values["management_address"]
     assert address.startswith("http://127.0.0.1:")
     port = int(address.rsplit(":", 1)[1])

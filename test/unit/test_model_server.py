@@ -43,29 +43,14 @@ def test_compatibility_names_exist():
     assert os.path.isfile(model_server.DEFAULT_MMS_LOG_FILE)
 
 
-def fake_env(**overrides):
-    values = dict(
-        base_dir="/opt/ml",
-        inference_http_port="8080",
-        management_http_port="8080",
-        model_server_workers=None,
-        model_server_timeout=60,
-        model_server_timeout_seconds=None,
-        response_timeout_seconds=60,
-        vmargs="-XX:-UseContainerSupport",
-        max_request_size=None,
-        safe_port_range=None,
-    )
-    values.update(overrides)
-    return SimpleNamespace(**values)
-
-
 @pytest.fixture
 def no_plugin(monkeypatch):
+    """Neither the plugin nor the patches jar: unit tests never compile Java."""
     monkeypatch.setenv("SAGEMAKER_MMS_PLUGINS_PATH", "")
+    monkeypatch.setenv("SAGEMAKER_MMS_PATCHES_PATH", "")
 
 
-def test_generate_single_model(monkeypatch, no_plugin):
+def test_generate_single_model(monkeypatch, no_plugin, fake_env):
     monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", False)
     text = model_server._generate_mms_config_properties(fake_env(), "a.b")
     assert text.startswith(open(model_server.DEFAULT_MMS_CONFIG_FILE).read())
@@ -75,7 +60,7 @@ def test_generate_single_model(monkeypatch, no_plugin):
     assert "decode_input_request=false" in text
 
 
-def test_generate_multi_model(monkeypatch, no_plugin):
+def test_generate_multi_model(monkeypatch, no_plugin, fake_env):
     monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", True)
     text = model_server._generate_mms_config_properties(fake_env(), "a.b")
     assert text.startswith(open(model_server.MME_MMS_CONFIG_FILE).read())
@@ -83,7 +68,7 @@ def test_generate_multi_model(monkeypatch, no_plugin):
     assert "model_store={}\n".format(model_server.MODEL_STORE) in text
 
 
-def test_create_config_file_writes_mms_config_file(monkeypatch, tmp_path, no_plugin):
+def test_create_config_file_writes_mms_config_file(monkeypatch, tmp_path, no_plugin, fake_env):
     path = str(tmp_path / "conf" / "mms.properties")
     monkeypatch.setattr(model_server, "MMS_CONFIG_FILE", path)
     model_server._create_model_server_config_file(fake_env(), "x.y")
@@ -217,6 +202,11 @@ def test_start_runs_supervisor_and_maps_exit_codes(monkeypatch, tmp_path, no_plu
     assert seen["env"]["SAGEMAKER_LOAD_FAILURE_FILE"] == str(tmp_path / "state" / "load-failures")
     assert seen["grace"] == model_server.DEFAULT_SHUTDOWN_GRACE_SECONDS
     assert "default_service_handler=my.handler" in open(tmp_path / "mms.properties").read()
+    assert "patches" not in cmd[cmd.index("-cp") + 1]
+
+    monkeypatch.setenv("SAGEMAKER_MMS_PATCHES_PATH", "/x/fix.jar")
+    model_server.start_model_server("my.handler")
+    assert seen["cmd"][seen["cmd"].index("-cp") + 1].startswith("/x/fix.jar:")
 
     seen["code"] = supervisor.EXIT_LOAD_FAILED
     with pytest.raises(SystemExit) as stop:

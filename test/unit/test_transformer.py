@@ -1,7 +1,5 @@
 import inspect
 import json
-import logging
-import os
 import sys
 import textwrap
 
@@ -11,6 +9,8 @@ from fake_mms import FakeContext, batch
 from sagemaker_inference import errors, transformer
 from sagemaker_inference.default_inference_handler import DefaultInferenceHandler
 from sagemaker_inference.transformer import Transformer, current_request
+
+pytestmark = pytest.mark.usefixtures("isolated_imports")
 
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
@@ -24,31 +24,6 @@ def model_fn(model_dir):
 def predict_fn(data, model):
     return np.asarray(data) * model
 """
-
-
-@pytest.fixture(autouse=True)
-def isolated_imports(monkeypatch, tmp_path):
-    saved_path = list(sys.path)
-    # Other tests may leave a model's code directory or an "inference" module behind.
-    sys.path[:] = [entry for entry in sys.path if os.path.basename(entry) != "code"]
-    monkeypatch.delitem(sys.modules, "inference", raising=False)
-    saved_modules = set(sys.modules)
-    for name in ("SAGEMAKER_PROGRAM", "SAGEMAKER_RETURN_TRACEBACK", "SAGEMAKER_MULTI_MODEL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", raising=False)
-    yield
-    sys.path[:] = saved_path
-    for name in set(sys.modules) - saved_modules:
-        del sys.modules[name]
-
-
-@pytest.fixture
-def caplog(caplog):
-    """The library logger does not propagate once configured: attach caplog to it directly."""
-    logger = logging.getLogger("sagemaker-inference")
-    logger.addHandler(caplog.handler)
-    yield caplog
-    logger.removeHandler(caplog.handler)
 
 
 def write_code(model_dir, source, name="inference.py"):
@@ -136,6 +111,14 @@ def test_unsatisfiable_accept_is_406(tmp_path):
     assert "\n" not in phrase and "\r" not in phrase
 
 
+def test_missing_content_type_is_415_naming_the_supported_types(tmp_path):
+    result, context = run(loaded(tmp_path), [b"[1]"], [{"Accept": "application/json"}])
+    assert status(context)[0] == 415
+    assert result[0].startswith("The request has no Content-Type. Supported types: ")
+    assert "application/json, text/csv" in result[0]
+    assert "None" not in result[0]
+
+
 def test_unsupported_content_type_is_415(tmp_path):
     result, context = run(loaded(tmp_path), [b"<a/>"], [{"Content-Type": "application/xml"}])
     assert status(context)[0] == 415
@@ -220,7 +203,7 @@ def test_custom_phrase_is_kept_without_crlf(tmp_path):
     assert " ".join(status(context)[1].split()) == "Unprocessable X: y"
 
 
-def test_traceback_only_on_opt_in(tmp_path, monkeypatch, caplog):
+def test_traceback_only_on_opt_in(tmp_path, monkeypatch, library_caplog):
     monkeypatch.setenv("SAGEMAKER_RETURN_TRACEBACK", "true")
     service = loaded(tmp_path, FAILING_MODEL)
     result, context = run(service, [b"[1]"], [JSON_HEADERS])
@@ -231,11 +214,11 @@ def test_traceback_only_on_opt_in(tmp_path, monkeypatch, caplog):
     assert "\n" not in status(context)[1]
 
 
-def test_traceback_is_logged(tmp_path, caplog):
+def test_traceback_is_logged(tmp_path, library_caplog):
     service = loaded(tmp_path, FAILING_MODEL)
-    with caplog.at_level("ERROR", logger="sagemaker-inference"):
+    with library_caplog.at_level("ERROR", logger="sagemaker-inference"):
         run(service, [b"[1]"], [JSON_HEADERS])
-    assert "Traceback" in caplog.text
+    assert "Traceback" in library_caplog.text
 
 
 def test_huge_message_gives_bounded_ascii_phrase(tmp_path):

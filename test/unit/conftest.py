@@ -1,0 +1,88 @@
+"""Fixtures shared by several unit test modules."""
+
+import ctypes
+import logging
+import os
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from sagemaker_inference import supervisor, utils
+
+# Settings the user-module tests must not inherit from the shell or from each other.
+USER_CODE_SETTINGS = (
+    "SAGEMAKER_PROGRAM",
+    "SAGEMAKER_LOAD_FAILURE_FILE",
+    "SAGEMAKER_RETURN_TRACEBACK",
+    "SAGEMAKER_MULTI_MODEL",
+    "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT",
+)
+
+
+@pytest.fixture(params=["orjson", "stdlib"])
+def json_backend(request, monkeypatch):
+    """Run a test with the optional orjson and again without it: results must not differ."""
+    if request.param == "orjson":
+        pytest.importorskip("orjson")
+    else:
+        monkeypatch.setattr(utils, "optional_orjson", lambda: None)
+    return request.param
+
+
+@pytest.fixture
+def isolated_imports(monkeypatch):
+    """Undo what importing a user module leaves behind: sys.path entries and new modules."""
+    saved_path = list(sys.path)
+    # Other tests may leave a model's code directory or an "inference" module behind.
+    sys.path[:] = [entry for entry in sys.path if os.path.basename(entry) != "code"]
+    monkeypatch.delitem(sys.modules, "inference", raising=False)
+    saved_modules = set(sys.modules)
+    for name in USER_CODE_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    yield
+    sys.path[:] = saved_path
+    for name in set(sys.modules) - saved_modules:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def library_caplog(caplog):
+    """caplog attached to the library logger, which does not propagate once configured."""
+    logger = logging.getLogger("sagemaker-inference")
+    logger.addHandler(caplog.handler)
+    yield caplog
+    logger.removeHandler(caplog.handler)
+
+
+@pytest.fixture
+def fake_env():
+    """Factory of stand-ins for environment.Environment, as MMS's configuration reads it."""
+
+    def make(**overrides):
+        values = dict(
+            base_dir="/opt/ml",
+            inference_http_port="8080",
+            management_http_port="8080",
+            model_server_workers=None,
+            model_server_timeout=60,
+            model_server_timeout_seconds=None,
+            response_timeout_seconds=60,
+            vmargs="-XX:-UseContainerSupport",
+            max_request_size=None,
+            safe_port_range=None,
+        )
+        values.update(overrides)
+        return SimpleNamespace(**values)
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def no_lasting_subreaper():
+    """Supervisor.run makes the test process a child subreaper. Left so, it would adopt the
+    orphaned processes of servers that later (integration) tests start, and as nothing reaps
+    them their zombies would look alive to anyone waiting for them to end."""
+    yield
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(supervisor._PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
