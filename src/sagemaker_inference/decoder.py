@@ -29,6 +29,7 @@ import json
 import math
 import os
 import re
+import struct
 import warnings
 import zipfile
 from typing import Any, Callable, Dict, List, Optional
@@ -57,6 +58,12 @@ _DIGIT_OR_POINT = (0xFF, ord("."))
 _NOT_MARKED = re.compile(b"[^\xff]")
 _CSV_NEGATIVE_ZERO = re.compile(r"-0(?![.\deE])")
 _CSV_NOT_NUMBERS = '[]{}"tfn#'
+# orjson keeps integers in [-2**63, 2**64) exact and makes floats of the others, so a float array
+# holding no value of this magnitude did not round one. Bodies up to _PRESCAN_LIMIT characters are
+# scanned for long integers before the parse instead: for them the scan costs less than checking
+# the array.
+_ROUNDED_INTEGER_MAGNITUDE = 2.0**63
+_PRESCAN_LIMIT = 4096
 
 
 def _env_flag(name: str) -> bool:
@@ -174,6 +181,18 @@ def _has_long_integer(data: Any) -> bool:
     return False
 
 
+def _may_hold_rounded_integer(array: np.ndarray) -> bool:
+    """Whether orjson may have turned a long integer into one of ``array``'s values."""
+    kind = array.dtype.kind
+    if kind in "biu" or array.size == 0:
+        return False  # orjson's integers are exact; a float among them makes a float array
+    if kind != "f":
+        return True  # strings, objects: values are not checked one by one
+    return not (
+        array.max() < _ROUNDED_INTEGER_MAGNITUDE and array.min() > -_ROUNDED_INTEGER_MAGNITUDE
+    )
+
+
 def _orjson_may_parse(data: Any, charset: Optional[str]) -> bool:
     if not isinstance(data, str) and not _is_utf8(charset):
         return False
@@ -198,8 +217,30 @@ def _loads(data: Any, charset: Optional[str], what: str = "JSON") -> Any:
         ) from None
 
 
+def _json_fast(data: Any, charset: Optional[str]) -> Optional[np.ndarray]:
+    """orjson's array for a large body when it equals the stdlib's, else None (the caller decides).
+
+    Checked after the parse: the body is scanned for long integers only when the array could
+    hold a rounded one.
+    """
+    orjson = utils.optional_orjson()
+    if orjson is None or (not isinstance(data, str) and not _is_utf8(charset)):
+        return None
+    try:
+        array = np.array(orjson.loads(data))
+    except Exception:  # invalid JSON, ragged lists: the full path answers, as it always did
+        return None
+    if _may_hold_rounded_integer(array) and _has_long_integer(data):
+        return None
+    return array
+
+
 def _decode_json(data: Any, charset: Optional[str], dtype: Any = None) -> Any:
     _check_buffer(data, "JSON")
+    if dtype is None and len(data) > _PRESCAN_LIMIT:
+        array = _json_fast(data, charset)
+        if array is not None:
+            return array
     return _to_array(_loads(data, charset), dtype, "JSON")
 
 
@@ -211,14 +252,21 @@ def _csv_fast(text: str, dtype: Any) -> Optional[np.ndarray]:
     for char in _CSV_NOT_NUMBERS:
         if char in text:
             return None
-    if _has_long_integer(text) or _CSV_NEGATIVE_ZERO.search(text):
+    prescan = len(text) <= _PRESCAN_LIMIT
+    if prescan and _has_long_integer(text):
+        return None
+    if "-0" in text and _CSV_NEGATIVE_ZERO.search(text):
         return None
     try:
         rows = orjson.loads("[[" + text.rstrip().replace("\n", "],[") + "]]")
         array = np.array(rows, dtype=dtype)
     except (orjson.JSONDecodeError, ValueError, TypeError):
         return None
-    return array if array.ndim == 2 and array.size else None
+    if array.ndim != 2 or not array.size:
+        return None
+    if not prescan and _may_hold_rounded_integer(array) and _has_long_integer(text):
+        return None
+    return array
 
 
 def _csv_slow(text: str, dtype: Any) -> np.ndarray:
@@ -325,6 +373,34 @@ def _read_npy_header(stream: Any) -> Any:
         return reader(stream)
 
 
+# Where an NPY header's length field sits and how wide it is, by format version (numpy's layout).
+_NPY_LENGTH_FIELD = {(1, 0): ("<H", 8, 10), (2, 0): ("<I", 8, 12), (3, 0): ("<I", 8, 12)}
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_npy_header(header: bytes) -> Any:
+    """(shape, fortran_order, dtype) of a complete NPY header; requests of one shape repeat it."""
+    return _read_npy_header(io.BytesIO(header))
+
+
+def _npy_header(view: memoryview) -> Any:
+    """(shape, fortran_order, dtype, data offset) of the NPY body in ``view``."""
+    field = _NPY_LENGTH_FIELD.get((view[6], view[7])) if view.nbytes >= 12 else None
+    if field is not None:
+        fmt, start, end = field
+        end_of_header = end + struct.unpack(fmt, view[start:end])[0]
+        if end_of_header - end <= _NPY_HEADER_LIMIT and end_of_header <= view.nbytes:
+            header = view[:end_of_header].tobytes()
+            shape, fortran_order, dtype = _parse_npy_header(header)
+            if dtype.names is not None:  # field names can be renamed in place: never share those
+                shape, fortran_order, dtype = _read_npy_header(io.BytesIO(header))
+            return shape, fortran_order, dtype, end_of_header
+    # Unknown versions, short bodies, oversized headers: numpy reads it and words the error.
+    stream = io.BytesIO(view[: _NPY_HEADER_LIMIT + 64])
+    shape, fortran_order, dtype = _read_npy_header(stream)
+    return shape, fortran_order, dtype, stream.tell()
+
+
 def _element_count(shape: Any, dtype: np.dtype, what: str) -> int:
     """Elements an NPY header declares; refuses negative dimensions and empty element types.
 
@@ -352,9 +428,8 @@ def _decode_npy(data: Any, charset: Optional[str] = None) -> Any:
         if allow_pickle():  # the operator opted into 1.10.1's np.load(allow_pickle=True)
             return np.load(io.BytesIO(view), allow_pickle=True)
         raise BadRequestError("NPY body does not start with the NPY magic string")
-    header = io.BytesIO(view[: _NPY_HEADER_LIMIT + 64])
     try:
-        shape, fortran_order, dtype = _read_npy_header(header)
+        shape, fortran_order, dtype, offset = _npy_header(view)
     except BadRequestError:
         raise
     except Exception as exc:
@@ -363,7 +438,6 @@ def _decode_npy(data: Any, charset: Optional[str] = None) -> Any:
         if not allow_pickle():
             raise _pickle_refused("NPY")
         return np.load(io.BytesIO(view), allow_pickle=True)
-    offset = header.tell()
     count = _element_count(shape, dtype, "NPY")
     needed = count * dtype.itemsize
     available = view.nbytes - offset
@@ -470,10 +544,16 @@ SUPPORTED_CONTENT_TYPES = list(_decoder_map)
 def decode(obj: Any, content_type: Optional[str]) -> Any:
     """Decode a request body of the given Content-Type value (parameters allowed).
 
-    Raises UnsupportedFormatError for a media type without a decoder and BadRequestError for a
-    malformed Content-Type or body.
+    Raises UnsupportedFormatError for a missing Content-Type or a media type without a decoder
+    and BadRequestError for a malformed Content-Type or body.
     """
-    if not content_type or not isinstance(content_type, str):
+    if content_type is None or content_type == "":
+        raise UnsupportedFormatError(
+            content_type,
+            message="The request has no Content-Type. Supported types: {}. Implement input_fn "
+            "to deserialize other request data.".format(", ".join(SUPPORTED_CONTENT_TYPES)),
+        )
+    if not isinstance(content_type, str):
         raise UnsupportedFormatError(content_type)
     media_type = _parse_media_type_cached(content_type)
     decoder = _decoder_map.get(media_type.essence)

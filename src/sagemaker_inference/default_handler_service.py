@@ -78,15 +78,23 @@ class DefaultHandlerService(object):
 
     ``exit_on_load_failure`` (default True) ends the MMS worker when the model fails to load;
     outside an MMS worker, or when it is False, the exception is raised instead.
+
+    Unless SAGEMAKER_CONTAINER_LOG_LEVEL is DEBUG or more verbose (read at ``initialize``), MMS's
+    per-request metric lines are dropped before they are written: the server only logs them at
+    DEBUG, so writing and parsing them would be wasted work.
     """
 
     exit_on_load_failure = True
+    _drop_metrics = False
 
     def __init__(self, transformer: Optional[Transformer] = None):
         self._service = transformer if transformer is not None else Transformer()
 
     def handle(self, data: Optional[List[Any]], context: Any) -> Optional[List[Any]]:
-        return self._service.transform(data, context)
+        result = self._service.transform(data, context)
+        if self._drop_metrics:
+            _drop_request_metrics(context)
+        return result
 
     def initialize(self, context: Any) -> None:
         """Load the model; on failure report it and end the worker (fail-fast contract).
@@ -95,6 +103,7 @@ class DefaultHandlerService(object):
         ``$SAGEMAKER_LOAD_FAILURE_FILE`` when set, where the supervisor counts failed loads.
         """
         sm_logging.configure_logger()
+        self._drop_metrics = not sm_logging.metrics_wanted(os.environ.get(parameters.LOG_LEVEL_ENV))
         properties = getattr(context, "system_properties", None) or {}
         model_dir = properties.get("model_dir") or environment.model_dir
         try:
@@ -106,6 +115,20 @@ class DefaultHandlerService(object):
             if self.exit_on_load_failure and _in_model_server_worker():
                 _exit_worker(1)
             raise
+
+
+def _drop_request_metrics(context: Any) -> None:
+    """Keep MMS from logging this request's metric lines, which our log4j2 config discards.
+
+    Relies on MMS 1.1 internals: after ``handle`` returns, ``Service.predict`` records the
+    prediction time on its own reference to the store, and the worker writes a "[METRICS]" line
+    to the front end only while ``context.metrics`` is not None. Each request gets a new store.
+    """
+    try:
+        if getattr(context, "metrics", None) is not None:
+            context.metrics = None
+    except Exception:  # a context without a settable attribute keeps its metrics
+        pass
 
 
 def _record_load_failure(summary: str) -> None:

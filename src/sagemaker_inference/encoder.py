@@ -42,6 +42,9 @@ _ORJSON_DTYPES = frozenset(
     )
 )
 
+# Float arrays up to this many values are checked for NaN/infinity in orjson's text.
+_SEARCH_TEXT_MAX_SIZE = 32768
+
 # orjson spells booleans true/false where numpy.savetxt writes True/False.
 _CSV_ORJSON_DTYPES = _ORJSON_DTYPES - {np.dtype(bool)}
 
@@ -63,7 +66,11 @@ def _json_default(obj: Any) -> Any:
 
 
 def _orjson_numeric(array: np.ndarray) -> Optional[bytes]:
-    """Compact JSON of a finite numeric array through orjson, or None when it cannot be used."""
+    """Compact JSON of a finite numeric array through orjson, or None when it cannot be used.
+
+    orjson writes NaN and infinities as ``null``, the only letter ``n`` a numeric array's text
+    can hold: finding it in the text is cheaper than np.isfinite, except for large arrays.
+    """
     orjson = utils.optional_orjson()
     if orjson is None or array.ndim == 0 or array.size == 0:
         return None
@@ -71,14 +78,18 @@ def _orjson_numeric(array: np.ndarray) -> Optional[bytes]:
         array = array.astype(np.float64)  # the stdlib writes float32 values at float64 precision
     elif array.dtype not in _ORJSON_DTYPES:
         return None
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        return None  # orjson writes null for NaN; keep the stdlib's NaN/Infinity
+    is_float = array.dtype.kind == "f"
+    if is_float and array.size > _SEARCH_TEXT_MAX_SIZE and not np.isfinite(array).all():
+        return None  # keep the stdlib's NaN/Infinity literals
     if not array.flags.c_contiguous:
         array = np.ascontiguousarray(array)
     try:
-        return orjson.dumps(array, option=orjson.OPT_SERIALIZE_NUMPY)
+        text = orjson.dumps(array, option=orjson.OPT_SERIALIZE_NUMPY)
     except (orjson.JSONEncodeError, TypeError):
         return None
+    if is_float and array.size <= _SEARCH_TEXT_MAX_SIZE and b"n" in text:
+        return None  # a null: keep the stdlib's NaN/Infinity literals
+    return text
 
 
 def _array_to_json(array_like: Any) -> str:

@@ -12,6 +12,18 @@ LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
 
 _LEVEL_ALIASES = {"WARN": logging.WARNING, "FATAL": logging.CRITICAL}
 
+_LOG4J_LEVELS = {
+    "CRITICAL": "fatal",
+    "FATAL": "fatal",
+    "ERROR": "error",
+    "WARNING": "warn",
+    "WARN": "warn",
+    "INFO": "info",
+    "DEBUG": "debug",
+    "NOTSET": "all",
+    "TRACE": "trace",
+}
+
 
 def parse_level(value: Union[str, int, None], default: int = logging.INFO) -> int:
     """A logging level from a name (``debug``, ``WARNING``) or a number (``10``, ``"20"``)."""
@@ -67,3 +79,21 @@ def configure_logger(level: Union[str, int, None] = None) -> logging.Logger:
             bad_value,
         )
     return logger
+
+
+def log4j_level(value: Optional[str]) -> str:
+    """Map SAGEMAKER_CONTAINER_LOG_LEVEL (a Python level name or number) to a log4j2 level."""
+    if value is None or not str(value).strip():
+        return "info"
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        number = int(text)
+        if number <= 0:
+            return "all"
+        text = logging.getLevelName((min(number, 50) // 10) * 10 or 10)
+    return _LOG4J_LEVELS.get(text.upper(), "info")
+
+
+def metrics_wanted(log_level: Optional[str]) -> bool:
+    """Whether MMS's per-request metric lines are logged: only at DEBUG or a more verbose level."""
+    return log4j_level(log_level) in ("debug", "trace", "all")

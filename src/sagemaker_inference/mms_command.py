@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shlex
 import shutil
@@ -12,24 +11,13 @@ from typing import List, Optional, Sequence
 import mms
 
 from sagemaker_inference import mms_config
+from sagemaker_inference.logging import log4j_level, metrics_wanted
 
 JAVA_INSTALL_HINT = (
     "Multi Model Server needs a Java 11+ runtime and no 'java' was found{where}. Install one, e.g. "
     "'apt-get install -y openjdk-17-jre-headless' (Debian/Ubuntu) or 'yum install -y "
     "java-17-amazon-corretto-headless' (Amazon Linux), or set JAVA_HOME to a JDK/JRE."
 )
-
-_LOG4J_LEVELS = {
-    "CRITICAL": "fatal",
-    "FATAL": "fatal",
-    "ERROR": "error",
-    "WARNING": "warn",
-    "WARN": "warn",
-    "INFO": "info",
-    "DEBUG": "debug",
-    "NOTSET": "all",
-    "TRACE": "trace",
-}
 
 
 class JavaNotFoundError(RuntimeError):
@@ -48,19 +36,6 @@ def find_java() -> str:
     if not found:
         raise JavaNotFoundError(JAVA_INSTALL_HINT.format(where=" on PATH"))
     return found
-
-
-def log4j_level(value: Optional[str]) -> str:
-    """Map SAGEMAKER_CONTAINER_LOG_LEVEL (a Python level name or number) to a log4j2 level."""
-    if value is None or not str(value).strip():
-        return "info"
-    text = str(value).strip()
-    if text.lstrip("-").isdigit():
-        number = int(text)
-        if number <= 0:
-            return "all"
-        text = logging.getLevelName((min(number, 50) // 10) * 10 or 10)
-    return _LOG4J_LEVELS.get(text.upper(), "info")
 
 
 def mms_home() -> str:
@@ -100,7 +75,7 @@ def build_command(
     if patches_path == DISCOVER:
         patches_path = mms_config.patches_path()
     level = log4j_level(log_level)
-    debug = level in ("debug", "trace", "all")
+    debug = metrics_wanted(log_level)
     cmd = [java, "-Dmodel_server_home={}".format(mms_home())]
     if log_config:
         cmd.append("-Dlog4j.configurationFile=file://{}".format(os.path.realpath(log_config)))

@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from typing import Dict, Iterable, List, Mapping, Optional, Set
+from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 import psutil
 
@@ -183,7 +183,31 @@ def terminate_tree(
 
 
 def reap_zombies(keep: Optional[int] = None) -> None:
-    """Collect exited children (orphaned workers handed to us as subreaper), except ``keep``."""
+    """Collect exited children (orphaned workers handed to us as subreaper), except ``keep``.
+
+    ``keep`` (the JVM, whose exit code its Popen object collects) is left a zombie; while it is
+    one, other exited children may wait for a later call. No /proc scan: one waitid per child.
+    """
+    if not hasattr(os, "waitid"):
+        _reap_zombies_by_listing(keep)
+        return
+    while True:
+        try:
+            # WNOWAIT: look at an exited child without collecting it, so ``keep`` stays a zombie.
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return  # no children at all
+        except OSError:
+            return
+        if info is None or info.si_pid == 0 or info.si_pid == keep:
+            return
+        try:
+            os.waitpid(info.si_pid, os.WNOHANG)
+        except ChildProcessError:
+            continue  # collected meanwhile by someone else (e.g. a Popen.wait in another thread)
+
+
+def _reap_zombies_by_listing(keep: Optional[int]) -> None:
     try:
         children = psutil.Process().children()
     except psutil.Error:
@@ -214,6 +238,7 @@ class Supervisor:
         startup_timeout: float = 600.0,
         poll_interval: float = 0.2,
         backend_grace: float = 3.0,
+        discovery_interval: float = 5.0,
     ):
         self.cmd = cmd
         self.env = dict(env) if env is not None else None
@@ -226,6 +251,7 @@ class Supervisor:
         self.startup_timeout = float(startup_timeout)
         self.poll_interval = poll_interval
         self.backend_grace = backend_grace
+        self.discovery_interval = discovery_interval
         self.process: Optional[subprocess.Popen] = None
         self._java: Optional[psutil.Process] = None
         self._stop_signal: Optional[int] = None
@@ -234,6 +260,9 @@ class Supervisor:
         self._seen: Dict[int, psutil.Process] = {}
         self._backends: Dict[str, Set[int]] = {}
         self._missing_since: Dict[str, float] = {}
+        # Backends found by the last discovery (pid -> process, model name) and when to look again.
+        self._known: Dict[int, Tuple[psutil.Process, str]] = {}
+        self._next_discovery = 0.0
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> subprocess.Popen:
@@ -331,29 +360,32 @@ class Supervisor:
 
     # -- health --------------------------------------------------------------------------------
     def _check_backends(self) -> Optional[str]:
-        """Name of a model whose backend disappeared for good (single-model mode), else None."""
+        """Name of a model whose backend disappeared for good (single-model mode), else None.
+
+        Listing the JVM's children reads every /proc/<pid>/stat on the machine, so it runs only
+        while no backend is known during startup, every ``discovery_interval`` seconds, when a
+        known backend is gone, and before one is declared dead. Otherwise the known backends are
+        checked one /proc entry each.
+        """
         if self._java is None:
             return None
-        try:
-            children = self._java.children()
-        except psutil.Error:
-            return None
-        live: Dict[str, Set[int]] = {}
-        for child in children:
-            if not _is_worker(child) or not _alive(child):
-                continue
-            try:
-                name = _model_name(child.cmdline())
-            except psutil.Error:
-                continue
-            live.setdefault(name, set()).add(child.pid)
-            self._seen.setdefault(child.pid, child)
-            try:
-                for grandchild in child.children():
-                    self._seen.setdefault(grandchild.pid, grandchild)
-            except psutil.Error:
-                pass
         now = time.monotonic()
+        known_gone = any(not _alive(proc) for proc, _ in self._known.values())
+        discovered = False
+        if known_gone or now >= self._next_discovery or not (self._known or self._serving):
+            if not self._discover_backends(now):
+                return None
+            discovered = True
+        live = self._live_backends()
+        expired = [
+            name
+            for name in self._backends
+            if not live.get(name) and now - self._missing_since.get(name, now) >= self.backend_grace
+        ]
+        if expired and not discovered:  # look again before declaring a backend dead
+            if not self._discover_backends(now):
+                return None
+            live = self._live_backends()
         for name in list(self._backends):
             if live.get(name):
                 self._missing_since.pop(name, None)
@@ -369,6 +401,39 @@ class Supervisor:
         for name, pids in live.items():
             self._backends[name] = pids
         return None
+
+    def _live_backends(self) -> Dict[str, Set[int]]:
+        live: Dict[str, Set[int]] = {}
+        for pid, (proc, name) in self._known.items():
+            if _alive(proc):
+                live.setdefault(name, set()).add(pid)
+        return live
+
+    def _discover_backends(self, now: float) -> bool:
+        """Refresh ``_known`` from the JVM's children; False when they cannot be listed."""
+        assert self._java is not None
+        try:
+            children = self._java.children()
+        except psutil.Error:
+            return False
+        known: Dict[int, Tuple[psutil.Process, str]] = {}
+        for child in children:
+            if not _is_worker(child) or not _alive(child):
+                continue
+            try:
+                name = _model_name(child.cmdline())
+            except psutil.Error:
+                continue
+            known[child.pid] = (child, name)
+            self._seen.setdefault(child.pid, child)
+            try:
+                for grandchild in child.children():
+                    self._seen.setdefault(grandchild.pid, grandchild)
+            except psutil.Error:
+                pass
+        self._known = known
+        self._next_discovery = now + self.discovery_interval
+        return True
 
     def _forget_dead_model(self, name: str) -> None:
         """Multi-model: unregister a model whose backend died so the platform loads it again."""

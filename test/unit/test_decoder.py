@@ -17,16 +17,6 @@ FUZZ = settings(
 )
 
 
-@pytest.fixture(params=["orjson", "stdlib"])
-def json_backend(request, monkeypatch):
-    """Run a test with the optional orjson and again without it: results must not differ."""
-    if request.param == "orjson":
-        pytest.importorskip("orjson")
-    else:
-        monkeypatch.setattr(utils, "optional_orjson", lambda: None)
-    return request.param
-
-
 def _npy(array, **kwargs):
     buffer = io.BytesIO()
     np.save(buffer, array, **kwargs)
@@ -62,6 +52,17 @@ def test_unknown_media_type_is_415(content_type):
     with pytest.raises(errors.UnsupportedFormatError) as info:
         decoder.decode(b"1", content_type)
     assert info.value.status_code == 415
+
+
+@pytest.mark.parametrize("content_type", [None, ""])
+def test_missing_content_type_is_named_with_the_supported_types(content_type):
+    with pytest.raises(errors.UnsupportedFormatError) as info:
+        decoder.decode(b"[1]", content_type)
+    message = info.value.message
+    assert message.startswith("The request has no Content-Type. Supported types: ")
+    for supported in decoder.SUPPORTED_CONTENT_TYPES:
+        assert supported in message
+    assert "None" not in message and "\n" not in message
 
 
 def test_malformed_content_type_is_400():

@@ -134,3 +134,185 @@ def test_terminate_tree_kills_stubborn_processes():
     killed = supervisor.terminate_tree(proc.pid, [psutil.Process(proc.pid)], timeout=0.5)
     assert killed == [proc.pid]
     proc.wait(timeout=5)
+
+
+def _wait_zombie(*procs):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if all(psutil.Process(p.pid).status() == psutil.STATUS_ZOMBIE for p in procs):
+            return
+        time.sleep(0.02)
+    raise AssertionError("children did not exit")
+
+
+def test_reap_zombies_collects_exited_children_but_leaves_keep():
+    import subprocess
+
+    kept = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    other = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        _wait_zombie(other)
+        supervisor.reap_zombies(keep=kept.pid)
+        assert not psutil.pid_exists(other.pid)
+        assert kept.poll() is None
+    finally:
+        kept.kill()
+        kept.wait()
+
+
+def test_reap_zombies_leaves_an_exited_keep_to_its_popen():
+    import subprocess
+
+    kept = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(7)"])
+    other = subprocess.Popen([sys.executable, "-c", "pass"])
+    _wait_zombie(kept, other)
+    supervisor.reap_zombies(keep=kept.pid)
+    assert psutil.Process(kept.pid).status() == psutil.STATUS_ZOMBIE
+    assert kept.poll() == 7  # the real exit code, not the 0 Popen reports for a stolen child
+    supervisor.reap_zombies(keep=kept.pid)
+    assert not psutil.pid_exists(other.pid)
+
+
+def test_reap_zombies_without_children_returns():
+    supervisor.reap_zombies()
+    supervisor.reap_zombies(keep=12345)
+
+
+class FakeProc:
+    def __init__(self, pid, name="model", worker=True, children=()):
+        self.pid = pid
+        self.running = True
+        self._cmdline = ["python", "model_service_worker.py" if worker else "java"]
+        self._cmdline += ["--model-name", name]
+        self._children = list(children)
+        self.children_calls = 0
+
+    def is_running(self):
+        return self.running
+
+    def status(self):
+        return psutil.STATUS_SLEEPING if self.running else psutil.STATUS_ZOMBIE
+
+    def cmdline(self):
+        return self._cmdline
+
+    def children(self):
+        self.children_calls += 1
+        return [child for child in self._children if child.running]
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def watched(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(supervisor.time, "monotonic", clock)
+    sup = make(["true"], backend_grace=3.0, discovery_interval=5.0)
+    sup._java = FakeProc(1, worker=False)
+    return sup, sup._java, clock
+
+
+def test_backends_are_listed_until_known_then_only_every_few_seconds(watched):
+    sup, java, clock = watched
+    for _ in range(3):
+        assert sup._check_backends() is None
+        clock.now += 0.2
+    assert java.children_calls == 3  # starting up: no backend yet, so look every time
+    backend = FakeProc(10, name="model", children=[FakeProc(11)])
+    java._children = [backend]
+    assert sup._check_backends() is None
+    assert sup._backends == {"model": {10}}
+    assert set(sup._seen) == {10, 11}
+    calls = java.children_calls
+    for _ in range(20):  # 4 s of polling: the known backend is checked, nothing is listed
+        clock.now += 0.2
+        assert sup._check_backends() is None
+    assert java.children_calls == calls
+    clock.now += 1.0
+    assert sup._check_backends() is None
+    assert java.children_calls == calls + 1
+
+
+def test_serving_without_backends_lists_only_every_few_seconds(watched):
+    sup, java, clock = watched
+    sup._serving = True  # e.g. multi-model mode with no model loaded
+    for _ in range(25):
+        assert sup._check_backends() is None
+        clock.now += 0.2
+    assert java.children_calls == 1
+
+
+def test_dead_backend_is_reported_after_the_grace_period(watched):
+    sup, java, clock = watched
+    backend = FakeProc(10, name="model")
+    java._children = [backend]
+    assert sup._check_backends() is None
+    backend.running = False
+    calls = java.children_calls
+    clock.now += 0.2
+    assert sup._check_backends() is None
+    assert java.children_calls == calls + 1  # a known backend vanished: list again at once
+    clock.now += 2.9
+    assert sup._check_backends() is None
+    clock.now += 0.2
+    assert sup._check_backends() == "model"
+
+
+def test_replaced_backend_found_before_the_grace_period_ends(watched):
+    sup, java, clock = watched
+    old = FakeProc(10, name="model")
+    java._children = [old]
+    assert sup._check_backends() is None
+    old.running = False
+    clock.now += 0.2
+    assert sup._check_backends() is None
+    java._children = [FakeProc(20, name="model")]  # appears between two listings
+    clock.now += 3.5
+    assert sup._check_backends() is None  # listed again before declaring it dead
+    assert sup._backends == {"model": {20}}
+    clock.now += 10
+    assert sup._check_backends() is None
+
+
+def test_killed_backend_process_ends_the_supervisor(tmp_path):
+    worker = tmp_path / "model_service_worker.py"
+    worker.write_text("import time\ntime.sleep(120)\n")
+    pid_file = str(tmp_path / "backend.pid")
+    spawner = (
+        "import subprocess, sys, time\n"
+        "backend = subprocess.Popen([sys.executable, sys.argv[2], '--model-name', 'm1'])\n"
+        "open(sys.argv[1], 'w').write(str(backend.pid))\n"
+        "time.sleep(120)\n"
+    )
+    sup = make(
+        [sys.executable, "-c", spawner, pid_file, str(worker)],
+        backend_grace=0.3,
+        startup_timeout=60,
+    )
+    listings = []
+    discover = sup._discover_backends
+    sup._discover_backends = lambda now: listings.append(now) or discover(now)
+    found = []
+
+    def kill_backend_once_known():
+        backend = int(wait_for_file(pid_file))
+        deadline = time.monotonic() + 10
+        while not sup._known and time.monotonic() < deadline:
+            time.sleep(0.02)
+        before = len(listings)
+        time.sleep(1.0)  # about 20 loops with the backend known
+        found.append(len(listings) - before)
+        os.kill(backend, signal.SIGKILL)
+
+    thread = threading.Thread(target=kill_backend_once_known, daemon=True)
+    thread.start()
+    assert sup.run() == supervisor.EXIT_BACKEND_DIED
+    thread.join(5)
+    assert found == [0]
+    assert sup.process.poll() is not None
