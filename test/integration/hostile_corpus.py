@@ -6,8 +6,8 @@ cases need), so a case is the request line, the headers and the body exactly as 
 wire. ``expect`` is a status code or a status class such as ``"4xx"``.
 
 The pickle cases unpickle to ``open(marker_path, "w")``: if the server ever unpickles one, the
-marker file appears. ``known_bug`` names a case the server currently answers wrongly; the entry
-in /work/notes/reliability-bugs.md (same name) says what happens and what is expected.
+marker file appears. ``known_bug`` marks a case the server currently answers wrongly (the test
+expects it to fail until fixed) and says what happens instead.
 """
 
 import builtins

@@ -8,8 +8,7 @@ run (means of 1 s samples). After SAGEMAKER_SOAK_WARMUP_SECONDS (default 5) of t
 not measured, the JVM's JIT has compiled the hot paths. The JVM runs with a fixed pre-touched
 heap (SAGEMAKER_SOAK_VMARGS, see DEFAULT_VMARGS) so that heap sizing is not mistaken for a leak.
 
-The summary goes to stdout (``-s``) and to SAGEMAKER_SOAK_FIGURES
-(default /work/notes/reliability-figures.md when /work/notes exists).
+The summary goes to stdout (``-s``) and, when SAGEMAKER_SOAK_FIGURES names a file, there too.
 
     python -m pytest -m soak test/integration/test_soak.py -s
 """
@@ -51,7 +50,6 @@ if VMARGS == "default":
 WINDOW = min(10.0, DURATION / 3)
 MAX_RSS_GROWTH = 0.10
 REQUEST_TIMEOUT = 60
-NOTES_DIR = "/work/notes"
 FIGURES_ENV = "SAGEMAKER_SOAK_FIGURES"
 MARKER_PATH = os.path.join(tempfile.gettempdir(), "sagemaker-soak-pickle-ran-" + uuid.uuid4().hex)
 
@@ -211,12 +209,7 @@ def _mib(value: float) -> str:
 
 
 def _figures_path() -> Optional[str]:
-    explicit = os.environ.get(FIGURES_ENV)
-    if explicit:
-        return explicit
-    if os.path.isdir(NOTES_DIR):
-        return os.path.join(NOTES_DIR, "reliability-figures.md")
-    return None
+    return os.environ.get(FIGURES_ENV) or None
 
 
 def _summary(
