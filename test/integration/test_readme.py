@@ -30,7 +30,7 @@ import pytest
 import server_harness
 from sagemaker_inference import model_server
 from sagemaker_inference.mms_config import free_port
-from usability_helpers import FRUIT_MODEL, ROOT, Server, console_script, server_env, stop
+from usability_helpers import FRUIT_MODEL, ROOT, Server, console_script, loaded, server_env, stop
 
 pytestmark = pytest.mark.timeout(400)
 
@@ -383,13 +383,8 @@ def fruit_server(tmp_path_factory):
         clone, {"SAGEMAKER_BIND_TO_PORT": str(port), "SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
     )
     server = Server(console_script() + argv[1:], env, cwd=str(clone))
-    try:
-        server.wait_for_line(lambda line: "model loaded in" in line)
+    with loaded(server):
         yield server, port
-    finally:
-        if server.process.poll() is None:
-            stop(server, signal.SIGINT, group=True)
-        server.kill()
 
 
 def test_single_model_examples(fruit_server):

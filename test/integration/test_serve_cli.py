@@ -23,6 +23,7 @@ from usability_helpers import (
     LEMON,
     Server,
     console_script,
+    loaded,
     server_env,
     stop,
     wait_until_ready,
@@ -50,13 +51,8 @@ def invoke(port, *args, data=None):
 @pytest.fixture
 def fruit_server(tmp_path):
     server, port = serve(tmp_path, "--model-dir", FRUIT_MODEL, "--workers", "1")
-    try:
-        server.wait_for_line(lambda line: "model loaded in" in line)
+    with loaded(server):
         yield server, port
-    finally:
-        if server.process.poll() is None:
-            stop(server, signal.SIGINT, group=True)
-        server.kill()
 
 
 def test_serve_prints_where_it_listens_and_the_load_time(fruit_server):

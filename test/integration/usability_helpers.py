@@ -1,12 +1,13 @@
 """Helpers for the usability integration tests: processes, waiting, leftover checks."""
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from typing import Callable, List, Mapping, Optional, Sequence
+from typing import Callable, Iterator, List, Mapping, Optional, Sequence
 
 import psutil
 import requests
@@ -152,3 +153,15 @@ def wait_until_ready(port: int, server: Optional[Server] = None, timeout: float 
 def stop(server: Server, signum: int = signal.SIGTERM, group: bool = False) -> int:
     server.signal(signum, group=group)
     return server.wait()
+
+
+@contextlib.contextmanager
+def loaded(server: Server) -> Iterator[Server]:
+    """Yield ``server`` once ``serve`` says the model loaded; Ctrl-C its group afterwards."""
+    try:
+        server.wait_for_line(lambda line: "model loaded in" in line)
+        yield server
+    finally:
+        if server.process.poll() is None:
+            stop(server, signal.SIGINT, group=True)
+        server.kill()
