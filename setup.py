@@ -24,7 +24,11 @@ setup(
     package_dir={"": "src"},
     package_data={
         "sagemaker_inference": ["etc/*"],
-        "sagemaker_inference.plugin": ["java-src/**/*.java", "java-src/META-INF/services/*"],
+        "sagemaker_inference.plugin": [
+            "java-src/**/*.java",
+            "java-src/META-INF/services/*",
+            "lib/*/*.jar",
+        ],
     },
     include_package_data=True,
     python_requires=">=3.9",

@@ -128,7 +128,7 @@ def test_patches_path_env_override(monkeypatch):
     assert mms_config.patches_path() is None
 
 
-def test_patches_path_survives_a_broken_build(monkeypatch, caplog):
+def test_patches_path_survives_a_broken_build(monkeypatch, library_caplog):
     from sagemaker_inference import plugin
 
     def broken(cache_dir=None):
@@ -137,4 +137,4 @@ def test_patches_path_survives_a_broken_build(monkeypatch, caplog):
     monkeypatch.delenv(mms_config.PATCHES_PATH_ENV, raising=False)
     monkeypatch.setattr(plugin, "ensure_patches", broken)
     assert mms_config.patches_path() is None
-    assert "MMS's own decoder is used" in caplog.text
+    assert "MMS's own decoder is used" in library_caplog.text
