@@ -13,6 +13,7 @@ Only the standard library is used here, so the command starts quickly.
 """
 
 import argparse
+import ipaddress
 import http.client
 import json
 import os
@@ -79,6 +80,13 @@ def _serve_port(text: str) -> int:
     return value
 
 
+def _address(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text.strip().strip("[]")))
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not an IP address" % text) from None
+
+
 def _header(text: str) -> Tuple[str, str]:
     name, sep, value = text.partition(":")
     if not sep or not name.strip():
@@ -116,13 +124,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--port",
         type=_serve_port,
         default=None,
+        metavar="N",
         help="HTTP port for /ping and /invocations (default: $SAGEMAKER_BIND_TO_PORT or 8080)",
     )
     serve.add_argument(
         "--workers",
         type=_positive_int,
         default=None,
-        help="Python worker processes per model (default: one per CPU)",
+        metavar="N",
+        help="Python worker processes per model (default: one per CPU; with --multi-model, "
+        "one per model); sets SAGEMAKER_MODEL_SERVER_WORKERS",
+    )
+    serve.add_argument(
+        "--host",
+        type=_address,
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 for every "
+        "interface, as in a container); sets SAGEMAKER_BIND_ADDRESS",
     )
     serve.add_argument(
         "--multi-model",
@@ -162,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="send a request to a running server and print the response",
         description="POST a body to /invocations (or /models/NAME/invoke) and print the "
         "response body. Exit code: 0 for a 2xx answer, 1 for any other status (the reason "
-        "goes to stderr), 3 when the server cannot be reached.",
+        "goes to stderr), 2 for a usage error or an unreadable file, 3 when the server cannot "
+        "be reached.",
     )
     source = invoke.add_mutually_exclusive_group()
     source.add_argument(
@@ -182,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--port",
         type=_port,
         default=None,
+        metavar="N",
         help="port of a local server (default: $SAGEMAKER_BIND_TO_PORT or 8080)",
     )
     invoke.add_argument(
@@ -202,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         type=_header,
         default=[],
-        metavar="'NAME: VALUE'",
+        metavar="'Name: value'",
         help="extra request header (repeatable), e.g. "
         "'X-Amzn-SageMaker-Custom-Attributes: trace=1'",
     )
@@ -210,7 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", default=None, metavar="FILE", help="write the body to FILE"
     )
     invoke.add_argument(
-        "--timeout", type=float, default=70.0, help="seconds to wait for the answer (70)"
+        "--timeout",
+        type=float,
+        default=70.0,
+        metavar="SECONDS",
+        help="seconds to wait for the answer (70)",
     )
     invoke.set_defaults(func=run_invoke)
     return parser
@@ -237,6 +262,7 @@ def serve_environment(
     multi_model: bool = False,
     program: Optional[str] = None,
     scratch_dir: Optional[str] = None,
+    host: str = "127.0.0.1",
 ) -> Dict[str, str]:
     """The ``SAGEMAKER_*`` variables that make start_model_server serve ``model_dir``.
 
@@ -262,6 +288,7 @@ def serve_environment(
     env = {
         "SAGEMAKER_BASE_DIR": base_dir,
         "SAGEMAKER_BIND_TO_PORT": str(port),
+        "SAGEMAKER_BIND_ADDRESS": host,
         "SAGEMAKER_MULTI_MODEL": "true" if multi_model else "false",
     }
     if workers is not None:
@@ -534,6 +561,7 @@ def run_serve(args: argparse.Namespace) -> int:
                 multi_model=args.multi_model,
                 program=args.program,
                 scratch_dir=scratch,
+                host=args.host,
             )
             check_port_free(port)
         except ServeError as error:

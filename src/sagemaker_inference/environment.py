@@ -5,6 +5,7 @@
 ``SAGEMAKER_STARTUP_TIMEOUT=ten`` fails at start with the variable's name in the message.
 """
 
+import ipaddress
 import os
 from typing import Mapping, Optional
 
@@ -19,6 +20,7 @@ DEFAULT_HTTP_PORT = "8080"
 DEFAULT_VMARGS = "-XX:-UseContainerSupport"
 DEFAULT_LOG_LEVEL = "INFO"
 DEFAULT_MAX_LOAD_FAILURES = 3
+DEFAULT_BIND_ADDRESS = "0.0.0.0"
 
 _TRUE = frozenset(("true", "1", "yes", "on"))
 _FALSE = frozenset(("false", "0", "no", "off", ""))
@@ -59,6 +61,18 @@ def _port(environ: Mapping[str, str], name: str, default: str) -> str:
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError("{}={!r} is not a TCP port number".format(name, raw))
     return port
+
+
+def _address(environ: Mapping[str, str], name: str, default: str) -> str:
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return str(ipaddress.ip_address(raw.strip().strip("[]")))
+    except ValueError:
+        raise ValueError(
+            "{}={!r} is not an IP address (for example 0.0.0.0 or 127.0.0.1)".format(name, raw)
+        ) from None
 
 
 def _model_dir(base: str, environ: Mapping[str, str]) -> str:
@@ -103,6 +117,7 @@ class Environment(object):
         ).strip()
         self._inference_http_port = _port(env, parameters.BIND_TO_PORT_ENV, DEFAULT_HTTP_PORT)
         self._management_http_port = self._inference_http_port
+        self._bind_address = _address(env, parameters.BIND_ADDRESS_ENV, DEFAULT_BIND_ADDRESS)
         self._safe_port_range = env.get(parameters.SAFE_PORT_RANGE_ENV) or None
         self._vmargs = env.get(parameters.MODEL_SERVER_VMARGS, DEFAULT_VMARGS)
         max_payload_mb = env.get(parameters.MAX_REQUEST_SIZE)
@@ -186,6 +201,11 @@ class Environment(object):
     @property
     def management_http_port(self) -> str:
         return self._management_http_port
+
+    @property
+    def bind_address(self) -> str:
+        """The address MMS listens on: SAGEMAKER_BIND_ADDRESS, default every interface."""
+        return self._bind_address
 
     @property
     def safe_port_range(self) -> Optional[str]:

@@ -6,6 +6,7 @@ import logging
 import os
 import random
 import socket
+import tempfile
 from typing import Any, Callable, Dict, Iterable, Optional
 
 LOGGER = logging.getLogger("sagemaker-inference")
@@ -29,6 +30,58 @@ MIN_RANDOM_PORT = 20000
 
 # MMS refuses bodies above this many bytes unless max_request_size says otherwise (6.5 MB).
 MMS_DEFAULT_MAX_SIZE = 6553500
+
+
+# MMS names each worker's Unix socket <java.io.tmpdir>/.mms.sock.<port>; a Unix socket path
+# holds at most 107 bytes on Linux. The runtime directory is made short enough for any port.
+UNIX_SOCKET_PATH_MAX = 107
+_SOCKET_NAME = "/.mms.sock.65535"
+_RUNTIME_PREFIX = "smi-"
+_RUNTIME_NAME_LENGTH = len(_RUNTIME_PREFIX) + 8 + 1  # mkdtemp adds 8 characters, plus "/"
+SHORT_TEMP_DIRS = ("/tmp", "/dev/shm", "/var/tmp")
+
+# On a multi-model endpoint SageMaker sets no worker count; one worker per model keeps the
+# memory of a host that holds many models bounded (sagemaker-inference 1.10.1 did the same).
+MULTI_MODEL_DEFAULT_WORKERS = 1
+
+
+def runtime_dir() -> str:
+    """Make a private directory for MMS's worker sockets, short enough for their paths.
+
+    Under TMPDIR when that is short enough, else under /tmp, /dev/shm or /var/tmp (logged);
+    raises ValueError naming TMPDIR, its length and the fix when none of them will do.
+    """
+    preferred = tempfile.gettempdir()
+    limit = UNIX_SOCKET_PATH_MAX - len(_SOCKET_NAME) - _RUNTIME_NAME_LENGTH
+    for base in (preferred,) + tuple(d for d in SHORT_TEMP_DIRS if d != preferred):
+        if len(os.fsencode(base)) > limit or not os.path.isdir(base):
+            continue
+        try:
+            path = tempfile.mkdtemp(prefix=_RUNTIME_PREFIX, dir=base)
+        except OSError:
+            continue
+        if base != preferred:
+            LOGGER.info(
+                "TMPDIR %s is %d bytes, too long for MMS's Unix socket paths (%d at most); "
+                "its sockets go to %s instead",
+                preferred,
+                len(os.fsencode(preferred)),
+                UNIX_SOCKET_PATH_MAX,
+                path,
+            )
+        return path
+    raise ValueError(
+        "MMS's worker socket {}{}{} would be longer than the {}-byte limit of a Unix socket "
+        "path, and none of {} is writable: set TMPDIR to a writable directory of at most {} "
+        "characters".format(
+            preferred,
+            "/" + _RUNTIME_PREFIX + "XXXXXXXX",
+            _SOCKET_NAME,
+            UNIX_SOCKET_PATH_MAX,
+            ", ".join(SHORT_TEMP_DIRS),
+            limit,
+        )
+    )
 
 
 def state_dir() -> str:
@@ -181,6 +234,10 @@ def timeout_seconds(env: Any) -> Optional[int]:
     return int(value) if value else None
 
 
+def _url_host(address: str) -> str:
+    return "[{}]".format(address) if ":" in address else address
+
+
 def _custom_properties(
     env: Any,
     handler_service: Optional[str],
@@ -190,7 +247,7 @@ def _custom_properties(
     plugins: Optional[str],
 ) -> Dict[str, Any]:
     port = env.inference_http_port
-    inference = "http://0.0.0.0:{}".format(port)
+    inference = "http://{}:{}".format(_url_host(getattr(env, "bind_address", "0.0.0.0")), port)
     if multi_model:
         management = inference
     else:
@@ -202,7 +259,7 @@ def _custom_properties(
         "inference_address": inference,
         "management_address": management,
         "model_store": model_store,
-        "default_workers_per_model": getattr(env, "model_server_workers", None),
+        "default_workers_per_model": _workers(env, multi_model),
         "default_response_timeout_seconds": timeout_seconds(env),
         "default_service_handler": handler,
         "vmargs": getattr(env, "vmargs", None),
@@ -213,6 +270,15 @@ def _custom_properties(
         props["max_request_size"] = int(max_request)
         props["max_response_size"] = max(int(max_request), MMS_DEFAULT_MAX_SIZE)
     return props
+
+
+def _workers(env: Any, multi_model: bool) -> Optional[int]:
+    """SAGEMAKER_MODEL_SERVER_WORKERS; unset: one per model on a multi-model endpoint, MMS's
+    own default (one per CPU) otherwise."""
+    workers = getattr(env, "model_server_workers", None)
+    if workers is None and multi_model:
+        return MULTI_MODEL_DEFAULT_WORKERS
+    return workers
 
 
 def generate_properties(

@@ -14,13 +14,19 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from typing import Any, List, Optional
 
 import psutil
 
-from sagemaker_inference import environment, mms_command, mms_config, parameters, supervisor
+from sagemaker_inference import (
+    environment,
+    mms_command,
+    mms_config,
+    mms_worker,
+    parameters,
+    supervisor,
+)
 from sagemaker_inference import logging as sm_logging
 
 logger = sm_logging.get_logger()
@@ -95,8 +101,9 @@ def start_model_server(handler_service: str = DEFAULT_HANDLER_SERVICE) -> int:
     else:
         child_env.pop(parameters.LOAD_FAILURE_FILE_ENV, None)
 
-    runtime_dir = tempfile.mkdtemp(prefix="sagemaker-mms-")
+    runtime_dir = mms_config.runtime_dir()
     try:
+        worker_errors = os.path.join(runtime_dir, "worker-errors")
         cmd = mms_command.build_command(
             java,
             MMS_CONFIG_FILE,
@@ -108,6 +115,7 @@ def start_model_server(handler_service: str = DEFAULT_HANDLER_SERVICE) -> int:
             tmp_dir=runtime_dir,
             plugins_path=plugins,
             patches_path=mms_config.patches_path(),
+            python=_worker_launcher(runtime_dir, worker_errors),
         )
         port = int(env.inference_http_port)
         watcher = supervisor.Supervisor(
@@ -120,6 +128,7 @@ def start_model_server(handler_service: str = DEFAULT_HANDLER_SERVICE) -> int:
             max_load_failures=env.max_load_failures,
             grace_seconds=_shutdown_grace_seconds(),
             startup_timeout=env.startup_timeout,
+            worker_error_file=worker_errors,
         )
         code = watcher.run()
     finally:
@@ -127,6 +136,25 @@ def start_model_server(handler_service: str = DEFAULT_HANDLER_SERVICE) -> int:
     if code != supervisor.EXIT_STOPPED:
         raise SystemExit(code)
     return code
+
+
+def _worker_launcher(runtime_dir: str, error_file: str) -> Optional[str]:
+    """The launcher MMS runs as its Python (see mms_worker), or None for plain Python."""
+    for directory in (runtime_dir, mms_config.state_dir()):
+        try:
+            os.makedirs(directory, exist_ok=True)
+            launcher = mms_worker.write_launcher(directory, error_file)
+        except OSError:
+            continue
+        if launcher:
+            return launcher
+    logger.warning(
+        "No executable location for the worker launcher (%s and %s refuse to run scripts); "
+        "MMS's Python backends will not end by themselves if this process is killed",
+        runtime_dir,
+        mms_config.state_dir(),
+    )
+    return None
 
 
 def _shutdown_grace_seconds() -> float:

@@ -25,6 +25,8 @@ from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 import psutil
 
+from sagemaker_inference import lifetime, mms_worker
+
 LOGGER = logging.getLogger("sagemaker-inference")
 
 EXIT_STOPPED = 0
@@ -239,6 +241,7 @@ class Supervisor:
         poll_interval: float = 0.2,
         backend_grace: float = 3.0,
         discovery_interval: float = 5.0,
+        worker_error_file: Optional[str] = None,
     ):
         self.cmd = cmd
         self.env = dict(env) if env is not None else None
@@ -252,6 +255,7 @@ class Supervisor:
         self.poll_interval = poll_interval
         self.backend_grace = backend_grace
         self.discovery_interval = discovery_interval
+        self.worker_error_file = worker_error_file
         self.process: Optional[subprocess.Popen] = None
         self._java: Optional[psutil.Process] = None
         self._stop_signal: Optional[int] = None
@@ -272,8 +276,15 @@ class Supervisor:
             open(self.load_failure_file, "w").close()
         LOGGER.info("Starting MMS: %s", " ".join(self.cmd))
         self._started_at = time.monotonic()
+        # Java gets its own session (terminal signals reach it only through us) and dies with
+        # this thread, which runs until the server ends, however this process ends: SIGKILL
+        # included. MMS's Python backends in turn die with Java (see mms_worker).
         self.process = subprocess.Popen(
-            self.cmd, env=self.env, start_new_session=True, stdin=subprocess.DEVNULL
+            self.cmd,
+            env=self.env,
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=lifetime.preexec_die_with_parent(),
         )
         self._java = psutil.Process(self.process.pid)
         return self.process
@@ -313,13 +324,14 @@ class Supervisor:
             code = self.process.poll()
             if code is not None:
                 LOGGER.error(
-                    "MMS's Java front end exited on its own with code %s; stopping its workers",
+                    "MMS's Java front end exited on its own with code %s; stopping its workers%s",
                     code,
+                    self._worker_error_suffix(),
                 )
                 self._cleanup()
                 return EXIT_MMS_DIED
-            failures = count_lines(self.load_failure_file)
-            if len(failures) >= self.max_load_failures and not self.multi_model:
+            failures = self._load_failures()
+            if failures and len(failures) >= self.max_load_failures:
                 LOGGER.error(
                     "The model failed to load %d times (SAGEMAKER_MAX_LOAD_FAILURES=%d); "
                     "stopping. Last failure: %s",
@@ -334,8 +346,9 @@ class Supervisor:
             if dead:
                 LOGGER.error(
                     "The Python backend of model %r died and MMS does not restart it; "
-                    "stopping so the platform replaces this server",
+                    "stopping so the platform replaces this server%s",
                     dead,
+                    self._worker_error_suffix(),
                 )
                 self.stop(graceful=False)
                 return EXIT_BACKEND_DIED
@@ -349,14 +362,31 @@ class Supervisor:
                     )
                 elif time.monotonic() - self._started_at > self.startup_timeout:
                     LOGGER.error(
-                        "MMS did not open port %d within %s s (SAGEMAKER_STARTUP_TIMEOUT)",
+                        "MMS did not open port %d within %s s (SAGEMAKER_STARTUP_TIMEOUT)%s",
                         self.inference_port,
                         self.startup_timeout,
+                        self._worker_error_suffix(),
                     )
                     self.stop(graceful=False)
                     return EXIT_STARTUP_TIMEOUT
             reap_zombies(keep=self.process.pid)
             time.sleep(self.poll_interval)
+
+    def _load_failures(self) -> List[str]:
+        """Single-model start-up failures: failed model_fn calls (recorded by the handler
+        service) and workers that died before loading (an unimportable handler, say), the
+        latter named by their last error line."""
+        if self.multi_model:
+            return []
+        failures = count_lines(self.load_failure_file)
+        deaths = mms_worker.startup_deaths(self.worker_error_file)
+        if deaths:
+            failures += [mms_worker.last_error(self.worker_error_file) or "worker died"] * deaths
+        return failures
+
+    def _worker_error_suffix(self) -> str:
+        line = mms_worker.last_error(self.worker_error_file)
+        return ". Last worker error: {}".format(line) if line else ""
 
     # -- health --------------------------------------------------------------------------------
     def _check_backends(self) -> Optional[str]:

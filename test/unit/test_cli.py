@@ -140,6 +140,7 @@ def test_a_directory_named_model_is_served_from_its_parent(model_dir, tmp_path):
     assert env == {
         "SAGEMAKER_BASE_DIR": str(tmp_path),
         "SAGEMAKER_BIND_TO_PORT": "8123",
+        "SAGEMAKER_BIND_ADDRESS": "127.0.0.1",
         "SAGEMAKER_MULTI_MODEL": "false",
         "SAGEMAKER_MODEL_SERVER_WORKERS": "3",
         "SAGEMAKER_PROGRAM": "x.py",

@@ -100,6 +100,8 @@ def test_timeout_seconds_overrides_plain_timeout():
         ("SAGEMAKER_MAX_PAYLOAD_IN_MB", "lots"),
         ("SAGEMAKER_MAX_PAYLOAD_IN_MB", "0"),
         ("SAGEMAKER_RETURN_TRACEBACK", "maybe"),
+        ("SAGEMAKER_BIND_ADDRESS", "localhost"),
+        ("SAGEMAKER_BIND_ADDRESS", "300.1.1.1"),
     ],
 )
 def test_invalid_values_name_the_variable(name, value):
@@ -124,3 +126,12 @@ def test_module_level_directories(monkeypatch):
         monkeypatch.undo()
         importlib.reload(environment)
     assert environment.base_dir == os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml")
+
+
+@pytest.mark.parametrize(
+    "raw, address",
+    [(None, "0.0.0.0"), ("", "0.0.0.0"), (" 127.0.0.1 ", "127.0.0.1"), ("[::1]", "::1")],
+)
+def test_bind_address(raw, address):
+    environ = {} if raw is None else {"SAGEMAKER_BIND_ADDRESS": raw}
+    assert environment.Environment(environ).bind_address == address

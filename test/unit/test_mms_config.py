@@ -1,4 +1,6 @@
+import logging
 import os
+import tempfile
 from types import SimpleNamespace
 
 import pytest
@@ -161,3 +163,63 @@ def test_templates_are_shipped():
         mms_config.LOG4J2_CONFIG,
     ):
         assert os.path.isfile(path)
+
+
+def test_multi_model_gets_one_worker_per_model_by_default(fake_env):
+    values = props(mms_config.generate_properties(fake_env(), multi_model=True, model_store="/"))
+    assert values["default_workers_per_model"] == "1"
+    explicit = fake_env(model_server_workers=3)
+    values = props(mms_config.generate_properties(explicit, multi_model=True, model_store="/"))
+    assert values["default_workers_per_model"] == "3"
+
+
+def test_single_model_leaves_the_worker_count_to_mms(fake_env):
+    values = props(mms_config.generate_properties(fake_env(), management_port=1))
+    assert "default_workers_per_model" not in values
+
+
+@pytest.mark.parametrize(
+    "address, url", [("127.0.0.1", "http://127.0.0.1:8080"), ("::1", "http://[::1]:8080")]
+)
+def test_bind_address_reaches_the_inference_address(fake_env, address, url):
+    env = fake_env(bind_address=address)
+    values = props(mms_config.generate_properties(env, multi_model=True, model_store="/"))
+    assert values["inference_address"] == values["management_address"] == url
+
+
+def _socket_path(directory):
+    return directory + "/.mms.sock.65535"
+
+
+def test_runtime_dir_is_under_a_short_tmpdir(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    path = mms_config.runtime_dir()
+    assert os.path.dirname(path) == str(tmp_path) and os.path.isdir(path)
+    assert len(_socket_path(path)) <= mms_config.UNIX_SOCKET_PATH_MAX
+
+
+def test_runtime_dir_avoids_a_long_tmpdir(tmp_path, monkeypatch, library_caplog):
+    long_dir = tmp_path / ("d" * 100)
+    long_dir.mkdir()
+    short = tmp_path / "s"
+    short.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(long_dir))
+    monkeypatch.setattr(mms_config, "SHORT_TEMP_DIRS", (str(short),))
+    library_caplog.set_level(logging.INFO, logger="sagemaker-inference")
+    path = mms_config.runtime_dir()
+    assert os.path.dirname(path) == str(short)
+    assert len(_socket_path(path)) <= mms_config.UNIX_SOCKET_PATH_MAX
+    assert "too long for MMS's Unix socket paths" in library_caplog.text
+
+
+def test_runtime_dir_refuses_with_the_fix_when_nothing_short_is_writable(tmp_path, monkeypatch):
+    long_dir = tmp_path / ("d" * 100)
+    long_dir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(long_dir))
+    monkeypatch.setattr(mms_config, "SHORT_TEMP_DIRS", (str(tmp_path / "missing"),))
+    with pytest.raises(ValueError) as raised:
+        mms_config.runtime_dir()
+    message = str(raised.value)
+    assert str(long_dir) in message and "107-byte limit" in message
+    assert "set TMPDIR to a writable directory of at most" in message
+    assert "\n" not in message

@@ -7,7 +7,7 @@ import time
 import psutil
 import pytest
 
-from sagemaker_inference import mms_config, supervisor
+from sagemaker_inference import mms_config, mms_worker, supervisor
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -74,6 +74,41 @@ def test_repeated_load_failures_stop_the_server(tmp_path):
         max_load_failures=3,
     )
     assert sup.run() == supervisor.EXIT_LOAD_FAILED
+
+
+def test_workers_dying_before_they_load_count_as_load_failures(tmp_path, library_caplog):
+    errors = str(tmp_path / "worker-errors")
+    line = "12:00:00 [pid 7] {} {}. ModuleNotFoundError: No module named 'h'\n".format(
+        mms_worker.STARTUP_TAG, mms_worker.WORKER_DIED
+    )
+    script = (
+        "import sys, time\n"
+        "for i in range(3):\n"
+        "    open(sys.argv[1], 'a').write(sys.argv[2])\n"
+        "time.sleep(120)\n"
+    )
+    sup = make(
+        [sys.executable, "-c", script, errors, line],
+        worker_error_file=errors,
+        load_failure_file=str(tmp_path / "load-failures"),
+        max_load_failures=3,
+    )
+    assert sup.run() == supervisor.EXIT_LOAD_FAILED
+    last = library_caplog.records[-1].getMessage()
+    assert last == (
+        "Model failed to load: Backend worker process died. "
+        "ModuleNotFoundError: No module named 'h'"
+    )
+
+
+def test_deaths_after_loading_are_not_load_failures(tmp_path):
+    errors = tmp_path / "worker-errors"
+    errors.write_text(
+        "12:00:00 [pid 7] {}. ValueError: Frontend disconnected\n".format(mms_worker.WORKER_DIED)
+        * 5
+    )
+    sup = make(["true"], worker_error_file=str(errors), max_load_failures=1)
+    assert sup._load_failures() == []
 
 
 def test_load_failure_file_is_truncated_at_start(tmp_path):
