@@ -3,13 +3,14 @@
 The integration tests import what they need from here (not from conftest.py: every conftest.py
 outside a package is imported as module "conftest", so the name is not unique in a session).
 
-Each server gets its own SAGEMAKER_BASE_DIR, TMPDIR, state directory and config file, a port
+Each server gets its own SAGEMAKER_BASE_DIR, TMPDIR, empty HOME and config file, a port
 below 32767 (MMS's limit) and a marker in its environment so that every process it starts can
 be found afterwards: stopping a server fails the test when any of them is left.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -62,6 +63,42 @@ def predict_fn(data, model):
 """
 
 
+# What a JDK has and a Java runtime image (openjdk-*-jre-headless) does not.
+JDK_ONLY_TOOLS = ("javac", "jar", "jarsigner", "javadoc", "jshell", "jlink", "jdeps", "jmod")
+_JRE_SHAPE: Dict[str, str] = {}
+
+
+def jre_only_shape() -> Dict[str, str]:
+    """PATH and JAVA_HOME as a framework image has them: java, and no javac anywhere.
+
+    Made once per test process in a temporary directory: a JAVA_HOME whose bin/ holds only
+    java, and a PATH directory linking every command of this machine's PATH but the JDK's.
+    """
+    if _JRE_SHAPE:
+        return dict(_JRE_SHAPE)
+    java = shutil.which("java")
+    if java is None:
+        pytest.fail("integration tests need a Java runtime: install openjdk-17-jre-headless")
+    root = tempfile.mkdtemp(prefix="smi-jre-")
+    atexit.register(shutil.rmtree, root, True)
+    java_home_bin = os.path.join(root, "jre", "bin")
+    path_dir = os.path.join(root, "bin")
+    os.makedirs(java_home_bin)
+    os.makedirs(path_dir)
+    os.symlink(os.path.realpath(java), os.path.join(java_home_bin, "java"))
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        if not os.path.isdir(directory):
+            continue
+        for name in os.listdir(directory):
+            target = os.path.join(path_dir, name)
+            source = os.path.join(directory, name)
+            if name in JDK_ONLY_TOOLS or os.path.lexists(target) or not os.access(source, os.X_OK):
+                continue
+            os.symlink(source, target)
+    _JRE_SHAPE.update({"PATH": path_dir, "JAVA_HOME": os.path.join(root, "jre")})
+    return dict(_JRE_SHAPE)
+
+
 def leftover_processes(marker: str) -> List[psutil.Process]:
     found = []
     for proc in psutil.process_iter():
@@ -111,22 +148,33 @@ class Server:
         os.makedirs(self.base_dir, exist_ok=True)
 
     def environment(self) -> Dict[str, str]:
+        """SageMaker's shape (an empty HOME, no tuning variables) plus only what a test run on a
+        shared machine needs; each SAGEMAKER_ variable SageMaker would not set says why."""
         tmp = os.path.join(self.root, "tmp")
-        state = os.path.join(self.root, "state")
+        home = os.path.join(self.root, "home")
         os.makedirs(tmp, exist_ok=True)
+        os.makedirs(home, exist_ok=True)
         env = {
             key: value
             for key, value in os.environ.items()
             if not key.startswith("SAGEMAKER_") and key not in ("PYTHONPATH", "CA_REPOSITORY_ARN")
         }
+        # A framework image has a Java runtime and no JDK: no javac on PATH or in JAVA_HOME.
+        env.update(jre_only_shape())
         env.update(
             {
                 MARKER_ENV: self.marker,
+                # A container starts with empty caches: nothing may depend on HOME's contents.
+                "HOME": home,
+                # /opt/ml and port 8080 are not ours to use on a test machine.
                 "SAGEMAKER_BASE_DIR": self.base_dir,
                 "SAGEMAKER_BIND_TO_PORT": str(self.port),
-                "SAGEMAKER_STATE_DIR": state,
-                "SAGEMAKER_MMS_CONFIG_FILE": os.path.join(state, "sagemaker-mms.properties"),
-                "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
+                # Tests talk to 127.0.0.1 only; a container binds every interface.
+                "SAGEMAKER_BIND_ADDRESS": "127.0.0.1",
+                # Run as root the default is /etc/sagemaker-mms.properties, outside the test's
+                # temporary directories.
+                "SAGEMAKER_MMS_CONFIG_FILE": os.path.join(self.root, "sagemaker-mms.properties"),
+                # Keep a test's stop well inside its timeout (SageMaker allows 30 s).
                 "SAGEMAKER_SHUTDOWN_GRACE_SECONDS": "15",
                 "TMPDIR": tmp,
                 # MMS's own launcher (used by container-style starts) passes TEMP to Java as
@@ -135,6 +183,11 @@ class Server:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.extra_env.get("SAGEMAKER_MULTI_MODEL", "").lower() != "true":
+            # One worker keeps a single-model test server's start and memory small on a 2-core
+            # machine; the tests of the default worker count set their own (multi-model servers
+            # run with SageMaker's setting: none).
+            env["SAGEMAKER_MODEL_SERVER_WORKERS"] = "1"
         env.update(self.extra_env)
         return env
 

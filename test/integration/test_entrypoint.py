@@ -32,17 +32,11 @@ pytestmark = pytest.mark.timeout(300)
 
 def start_entrypoint(tmp_path, base_dir, **extra):
     port = free_port()
-    env = server_env(
-        tmp_path,
-        dict(
-            {
-                "SAGEMAKER_BASE_DIR": str(base_dir),
-                "SAGEMAKER_BIND_TO_PORT": str(port),
-                "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
-            },
-            **extra,
-        ),
-    )
+    settings = {"SAGEMAKER_BASE_DIR": str(base_dir), "SAGEMAKER_BIND_TO_PORT": str(port)}
+    if extra.get("SAGEMAKER_MULTI_MODEL") != "true":
+        # One worker keeps start-up small; multi-model runs with SageMaker's setting: none.
+        settings["SAGEMAKER_MODEL_SERVER_WORKERS"] = "1"
+    env = server_env(tmp_path, dict(settings, **extra))
     server = Server([sys.executable, ENTRYPOINT, "serve"], env, cwd=str(tmp_path))
     return server, port
 

@@ -7,10 +7,13 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from typing import Callable, Iterator, List, Mapping, Optional, Sequence
 
 import psutil
 import requests
+
+from server_harness import MARKER_ENV, jre_only_shape, leftover_processes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FRUIT_MODEL = os.path.join(ROOT, "examples", "fruit", "model")
@@ -28,11 +31,18 @@ def console_script() -> List[str]:
 
 
 def server_env(tmp_path, extra: Optional[Mapping[str, str]] = None) -> dict:
-    """Environment for a server subprocess: its own TMPDIR (MMS's pid file) and state."""
+    """Environment for a server subprocess: its own TMPDIR (MMS's pid file), and PATH and
+    JAVA_HOME with a Java runtime but no JDK."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAGEMAKER_")}
+    env.update(jre_only_shape())  # a Java runtime, no JDK, as in a framework image
     tmpdir = os.path.join(str(tmp_path), "tmp")
     os.makedirs(tmpdir, exist_ok=True)
     env["TMPDIR"] = tmpdir
+    # A container starts with an empty HOME (and the state dir under it stays in the test).
+    env["HOME"] = os.path.join(str(tmp_path), "home")
+    os.makedirs(env["HOME"], exist_ok=True)
+    # Run as root, the default config file is /etc/sagemaker-mms.properties: outside the test.
+    env["SAGEMAKER_MMS_CONFIG_FILE"] = os.path.join(tmpdir, "sagemaker-mms.properties")
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra or {})
     return env
@@ -43,9 +53,12 @@ class Server(object):
 
     def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: str):
         self.argv = list(argv)
+        # Every process the server starts inherits the marker, including Java, which runs in
+        # a session of its own: leftovers are found by it, not by session.
+        self.marker = uuid.uuid4().hex
         self.process = subprocess.Popen(
             self.argv,
-            env=dict(env),
+            env=dict(env, **{MARKER_ENV: self.marker}),
             cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -95,15 +108,8 @@ class Server(object):
         return code
 
     def leftovers(self) -> List[psutil.Process]:
-        """Processes of this server's session that are still alive (zombies ignored)."""
-        alive = []
-        for proc in psutil.process_iter(["pid"]):
-            try:
-                if os.getsid(proc.pid) == self.session and proc.status() != psutil.STATUS_ZOMBIE:
-                    alive.append(proc)
-            except (ProcessLookupError, PermissionError, psutil.Error):
-                continue
-        return alive
+        """Processes this server started that are still alive (zombies ignored)."""
+        return leftover_processes(self.marker)
 
     def wait_no_leftovers(self, timeout: float = 15.0) -> List[psutil.Process]:
         deadline = time.monotonic() + timeout
