@@ -138,10 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--host",
         type=_address,
-        default="127.0.0.1",
+        default=None,
         metavar="ADDRESS",
-        help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 for every "
-        "interface, as in a container); sets SAGEMAKER_BIND_ADDRESS",
+        help="address to listen on (default: $SAGEMAKER_BIND_ADDRESS or 127.0.0.1, this machine "
+        "only; 0.0.0.0 for every interface, as in a container); sets SAGEMAKER_BIND_ADDRESS",
     )
     serve.add_argument(
         "--multi-model",
@@ -296,6 +296,12 @@ def serve_environment(
     if program is not None:
         env["SAGEMAKER_PROGRAM"] = program
     return env
+
+
+def serve_host(option: Optional[str], environ: Mapping[str, str]) -> str:
+    """``--host``, else SAGEMAKER_BIND_ADDRESS, else 127.0.0.1: a local server is not exposed to
+    the network unless asked (a container's entrypoint binds every interface)."""
+    return option or environ.get("SAGEMAKER_BIND_ADDRESS", "").strip() or "127.0.0.1"
 
 
 def private_state(scratch_dir: str, environ: Mapping[str, str]) -> Dict[str, str]:
@@ -561,7 +567,7 @@ def run_serve(args: argparse.Namespace) -> int:
                 multi_model=args.multi_model,
                 program=args.program,
                 scratch_dir=scratch,
-                host=args.host,
+                host=serve_host(args.host, os.environ),
             )
             check_port_free(port)
         except ServeError as error:

@@ -38,6 +38,8 @@ def server_env(tmp_path, extra: Optional[Mapping[str, str]] = None) -> dict:
     tmpdir = os.path.join(str(tmp_path), "tmp")
     os.makedirs(tmpdir, exist_ok=True)
     env["TMPDIR"] = tmpdir
+    # Tests talk to 127.0.0.1 only; a container (the entrypoint's default) binds every interface.
+    env["SAGEMAKER_BIND_ADDRESS"] = "127.0.0.1"
     # A container starts with an empty HOME (and the state dir under it stays in the test).
     env["HOME"] = os.path.join(str(tmp_path), "home")
     os.makedirs(env["HOME"], exist_ok=True)

@@ -597,3 +597,16 @@ def test_content_type_from_extension(name, expected):
 def test_invocation_url():
     assert cli.invocation_url("http://h:1/", None) == "http://h:1/invocations"
     assert cli.invocation_url("h:1", "a b") == "http://h:1/models/a%20b/invoke"
+
+
+def test_serve_listens_on_loopback_unless_told_otherwise():
+    assert cli.build_parser().parse_args(["serve"]).host is None
+    assert cli.serve_host(None, {}) == "127.0.0.1"
+    assert cli.serve_host(None, {"SAGEMAKER_BIND_ADDRESS": "0.0.0.0"}) == "0.0.0.0"
+    assert cli.serve_host("::1", {"SAGEMAKER_BIND_ADDRESS": "0.0.0.0"}) == "::1"
+
+
+def test_serve_host_must_be_an_address(capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["serve", "--host", "example.com"])
+    assert "'example.com' is not an IP address" in capsys.readouterr().err

@@ -35,12 +35,6 @@ def test_polling_fallback_fires_when_there_is_no_pidfd(monkeypatch):
     assert fired.wait(5)
 
 
-def test_watch_of_a_live_parent_does_not_fire():
-    fired = threading.Event()
-    lifetime.watch_parent(fired.set)  # our parent, pytest's launcher, outlives this test
-    assert not fired.wait(0.3)
-
-
 @pytest.mark.skipif(not os.uname().sysname == "Linux", reason="PR_SET_PDEATHSIG is Linux's")
 def test_death_signal_request_leaves_a_process_with_its_parent_running(monkeypatch):
     calls = []
