@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Tuple
 
 import psutil
 import pytest
+from process_marks import processes_with
 
 TEST_MARKER_ENV = "SAGEMAKER_INFERENCE_TEST_ID"
 LEFTOVER_WAIT_SECONDS = 10.0
@@ -28,18 +29,8 @@ OUTSIDE_PLACES = (
 )
 
 
-def processes_with_marker(value: str, name: str = TEST_MARKER_ENV) -> List[psutil.Process]:
-    """Live processes (zombies excluded, this one too) whose environment has name=value."""
-    found = []
-    for proc in psutil.process_iter():
-        if proc.pid == os.getpid():
-            continue
-        try:
-            if proc.environ().get(name) == value and proc.status() != psutil.STATUS_ZOMBIE:
-                found.append(proc)
-        except psutil.Error:
-            continue
-    return found
+def processes_with_marker(value: str) -> List[psutil.Process]:
+    return processes_with(TEST_MARKER_ENV, value)
 
 
 def _describe(procs: List[psutil.Process]) -> str:

@@ -28,6 +28,7 @@ import psutil
 import pytest
 import requests
 
+from process_marks import processes_with
 from sagemaker_inference import mms_config
 
 MARKER_ENV = "SAGEMAKER_INFERENCE_TEST_SERVER"
@@ -99,15 +100,25 @@ def jre_only_shape() -> Dict[str, str]:
     return dict(_JRE_SHAPE)
 
 
+def slow_loading_inference(seconds: float) -> str:
+    """inference.py whose model_fn takes ``seconds`` and whose answer is always b"ok"."""
+    return textwrap.dedent("""
+        import time
+
+
+        def model_fn(model_dir):
+            time.sleep({})
+            return "ok"
+
+
+        def transform_fn(model, body, content_type, accept):
+            return model, "text/plain"
+        """).format(seconds)
+
+
 def leftover_processes(marker: str) -> List[psutil.Process]:
-    found = []
-    for proc in psutil.process_iter():
-        try:
-            if proc.environ().get(MARKER_ENV) == marker and proc.status() != psutil.STATUS_ZOMBIE:
-                found.append(proc)
-        except psutil.Error:
-            continue
-    return found
+    """The live processes a server with this marker started (itself included)."""
+    return processes_with(MARKER_ENV, marker)
 
 
 def write_model(

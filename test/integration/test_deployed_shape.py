@@ -17,25 +17,20 @@ import pytest
 import requests
 
 from sagemaker_inference import model_server, plugin
-from server_harness import Server, leftover_processes, running_server, write_model
+from server_harness import (
+    slow_loading_inference,
+    Server,
+    leftover_processes,
+    running_server,
+    write_model,
+)
 from usability_helpers import FRUIT_MODEL, console_script, server_env
 from usability_helpers import Server as CliServer
 
 pytestmark = pytest.mark.timeout(240)
 
 LOAD_SECONDS = 5
-SLOW_INFERENCE = """
-import time
-
-
-def model_fn(model_dir):
-    time.sleep({})
-    return "ok"
-
-
-def transform_fn(model, body, content_type, accept):
-    return model, "text/plain"
-""".format(LOAD_SECONDS)
+SLOW_INFERENCE = slow_loading_inference(LOAD_SECONDS)
 
 
 def _java_process(marker):

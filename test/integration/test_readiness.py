@@ -10,24 +10,13 @@ import time
 import pytest
 import requests
 
-from server_harness import running_server, write_model
+from server_harness import slow_loading_inference, running_server, write_model
 
 pytestmark = pytest.mark.timeout(240)
 
 LOAD_SECONDS = 6
 
-SLOW_INFERENCE = """
-import time
-
-
-def model_fn(model_dir):
-    time.sleep({})
-    return "ok"
-
-
-def transform_fn(model, body, content_type, accept):
-    return model, "text/plain"
-""".format(LOAD_SECONDS)
+SLOW_INFERENCE = slow_loading_inference(LOAD_SECONDS)
 
 FAILING_INFERENCE = """
 def model_fn(model_dir):
