@@ -256,6 +256,8 @@ class Supervisor:
         self.backend_grace = backend_grace
         self.discovery_interval = discovery_interval
         self.worker_error_file = worker_error_file
+        self._error_file_key: Optional[Tuple[int, int]] = None
+        self._deaths = 0
         self.process: Optional[subprocess.Popen] = None
         self._java: Optional[psutil.Process] = None
         self._stop_signal: Optional[int] = None
@@ -379,10 +381,22 @@ class Supervisor:
         if self.multi_model:
             return []
         failures = count_lines(self.load_failure_file)
-        deaths = mms_worker.startup_deaths(self.worker_error_file)
+        deaths = self._startup_deaths()
         if deaths:
             failures += [mms_worker.last_error(self.worker_error_file) or "worker died"] * deaths
         return failures
+
+    def _startup_deaths(self) -> int:
+        """mms_worker.startup_deaths, read again only when the file changed (one stat a poll)."""
+        try:
+            stat = os.stat(self.worker_error_file) if self.worker_error_file else None
+        except OSError:
+            stat = None
+        key = (stat.st_size, stat.st_mtime_ns) if stat else None
+        if key != self._error_file_key:
+            self._error_file_key = key
+            self._deaths = mms_worker.startup_deaths(self.worker_error_file) if key else 0
+        return self._deaths
 
     def _worker_error_suffix(self) -> str:
         line = mms_worker.last_error(self.worker_error_file)
