@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Build the virtual environments the downstream tests run the real framework toolkits in.
+#
+#   bash test/downstream/setup_envs.sh [torch|mxnet|all]     (default: all)
+#
+# Each environment lives under test/downstream/.envs/ (ignored by git) and holds this repository
+# installed in editable mode plus one set of toolkits installed unmodified with --no-deps, then
+# the runtime dependencies those toolkits really import, pinned by hand:
+#   torch: CPU torch, transformers<5, sagemaker-pytorch-inference 2.0.25 and
+#          sagemaker-huggingface-inference-toolkit 2.6.0 (on this machine's python3);
+#   mxnet: mxnet 1.9.1 with numpy<1.24 and sagemaker-mxnet-inference 1.5.5 (on a Python that
+#          has mxnet 1.9.1 wheels: $DOWNSTREAM_MXNET_PYTHON, default pyenv's 3.9.18).
+# An environment that is complete (its .ready file matches this script) is left as it is.
+# Downloads go through pip's normal cache. Exit status is non-zero when an install fails; the
+# failing environment gets no .ready file and its log is under .envs/<name>.log.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+ENVS="$HERE/.envs"
+STAMP="$(sha256sum "$HERE/setup_envs.sh" | cut -c1-16)"
+mkdir -p "$ENVS"
+
+fresh_venv() {  # name python
+    local dir="$ENVS/$1"
+    rm -rf "$dir"
+    "$2" -m venv "$dir"
+    "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade "pip<25" setuptools wheel
+}
+
+drop_bundled_copy() {  # name: the pytorch sdist ships its own trimmed sagemaker_inference
+    local dir="$ENVS/$1"
+    local site
+    site="$("$dir/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+    if [ -d "$site/sagemaker_inference" ]; then
+        rm -rf "$site/sagemaker_inference"
+    fi
+}
+
+build_torch() {
+    local dir="$ENVS/torch" pip
+    fresh_venv torch "${DOWNSTREAM_TORCH_PYTHON:-python3}"
+    pip="$dir/bin/python -m pip install -q --disable-pip-version-check"
+    $pip torch
+    $pip "transformers<5" "tokenizers" "huggingface_hub" "safetensors" "Pillow" "retrying" \
+        "pytest" "pytest-timeout" "requests" "psutil"
+    $pip --no-deps "sagemaker-pytorch-inference==2.0.25" \
+        "sagemaker-huggingface-inference-toolkit==2.6.0"
+    drop_bundled_copy torch
+    $pip -e "$REPO"
+    drop_bundled_copy torch
+    "$dir/bin/python" - "$REPO" <<'PY'
+import os
+import sys
+
+import sagemaker_inference
+
+src = os.path.join(sys.argv[1], "src", "sagemaker_inference")
+assert os.path.samefile(os.path.dirname(sagemaker_inference.__file__), src), sagemaker_inference
+import sagemaker_huggingface_inference_toolkit.serving  # noqa: F401
+import sagemaker_pytorch_serving_container.handler_service  # noqa: F401
+PY
+}
+
+build_mxnet() {
+    local dir="$ENVS/mxnet" pip
+    local py="${DOWNSTREAM_MXNET_PYTHON:-/root/.pyenv/versions/3.9.18/bin/python3}"
+    fresh_venv mxnet "$py"
+    pip="$dir/bin/python -m pip install -q --disable-pip-version-check"
+    $pip "mxnet==1.9.1" "numpy<1.24" "retrying" "pytest" "pytest-timeout" "requests" "psutil"
+    $pip --no-deps "sagemaker-mxnet-inference==1.5.5"
+    $pip -e "$REPO" "numpy<1.24"
+    "$dir/bin/python" - "$REPO" <<'PY'
+import os
+import sys
+
+import sagemaker_inference
+
+src = os.path.join(sys.argv[1], "src", "sagemaker_inference")
+assert os.path.samefile(os.path.dirname(sagemaker_inference.__file__), src), sagemaker_inference
+import sagemaker_mxnet_serving_container.serving  # noqa: F401
+PY
+}
+
+build() {  # name
+    local name="$1"
+    if [ -f "$ENVS/$name/.ready" ] && [ "$(cat "$ENVS/$name/.ready")" = "$STAMP" ]; then
+        echo "downstream env $name: ready"
+        return 0
+    fi
+    echo "downstream env $name: building (log in $ENVS/$name.log)"
+    if "build_$name" >"$ENVS/$name.log" 2>&1; then
+        echo "$STAMP" >"$ENVS/$name/.ready"
+        echo "downstream env $name: done"
+    else
+        echo "downstream env $name: FAILED, last lines of $ENVS/$name.log:" >&2
+        tail -n 20 "$ENVS/$name.log" >&2
+        return 1
+    fi
+}
+
+status=0
+case "${1:-all}" in
+    torch) build torch || status=1 ;;
+    mxnet) build mxnet || status=1 ;;
+    all) build torch || status=1; build mxnet || status=1 ;;
+    *) echo "usage: $0 [torch|mxnet|all]" >&2; exit 2 ;;
+esac
+exit $status
