@@ -95,7 +95,7 @@ def max_decoded_bytes() -> int:
 
 
 def _reason(exc: BaseException) -> str:
-    text = utils.remove_crlf(exc) or type(exc).__name__
+    text = utils.one_line(exc) or type(exc).__name__
     return text if len(text) <= _MAX_REASON else text[:_MAX_REASON] + "..."
 
 

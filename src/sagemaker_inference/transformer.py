@@ -127,7 +127,7 @@ def _describe(func: Callable) -> str:
 
 
 def _one_line(text: str) -> str:
-    return utils.remove_crlf(text).strip()
+    return utils.one_line(text)
 
 
 def _phrase(text: str) -> str:
