@@ -6,18 +6,21 @@
 # Each environment lives under test/downstream/.envs/ (ignored by git) and holds this repository
 # installed in editable mode plus one set of toolkits installed unmodified with --no-deps, then
 # the runtime dependencies those toolkits really import, pinned by hand:
-#   torch: CPU torch, transformers<5, sagemaker-pytorch-inference 2.0.25 and
+#   torch: CPU torch (see build_torch), transformers<5, sagemaker-pytorch-inference 2.0.25 and
 #          sagemaker-huggingface-inference-toolkit 2.6.0 (on this machine's python3);
 #   mxnet: mxnet 1.9.1 with numpy<1.24 and sagemaker-mxnet-inference 1.5.5 (on a Python that
 #          has mxnet 1.9.1 wheels: $DOWNSTREAM_MXNET_PYTHON, default pyenv's 3.9.18).
-# An environment that is complete (its .ready file matches this script) is left as it is.
+# An environment that is complete (its .ready file holds $STAMP) is left as it is.
 # Downloads go through pip's normal cache. Exit status is non-zero when an install fails; the
-# failing environment gets no .ready file and its log is under .envs/<name>.log.
+# failing environment gets no .ready file and its log is under .envs/<name>.log. When the
+# failure is a package that no index offers (pip: "No matching distribution"), .envs/<name>.missing
+# names it: the tests skip that environment with this reason, and fail on any other failure.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 ENVS="$HERE/.envs"
-STAMP="$(sha256sum "$HERE/setup_envs.sh" | cut -c1-16)"
+# Bump when what an environment holds changes: environments with another stamp are rebuilt.
+STAMP="downstream-envs-2"
 mkdir -p "$ENVS"
 
 fresh_venv() {  # name python
@@ -40,7 +43,13 @@ build_torch() {
     local dir="$ENVS/torch" pip
     fresh_venv torch "${DOWNSTREAM_TORCH_PYTHON:-python3}"
     pip="$dir/bin/python -m pip install -q --disable-pip-version-check"
-    $pip torch
+    # A CPU build: $DOWNSTREAM_TORCH_SPEC, else the CPU wheel this machine's pip configuration
+    # serves (find-links), else PyTorch's CPU index. A plain "torch" from PyPI is the CUDA build.
+    if [ -n "${DOWNSTREAM_TORCH_SPEC:-}" ]; then
+        $pip "$DOWNSTREAM_TORCH_SPEC"
+    elif ! $pip "torch==2.13.0+cpu"; then
+        $pip torch --index-url https://download.pytorch.org/whl/cpu
+    fi
     $pip "transformers<5" "tokenizers" "huggingface_hub" "safetensors" "Pillow" "retrying" \
         "pytest" "pytest-timeout" "requests" "psutil"
     $pip --no-deps "sagemaker-pytorch-inference==2.0.25" \
@@ -88,12 +97,15 @@ build() {  # name
         return 0
     fi
     echo "downstream env $name: building (log in $ENVS/$name.log)"
+    rm -f "$ENVS/$name.missing"
     if "build_$name" >"$ENVS/$name.log" 2>&1; then
         echo "$STAMP" >"$ENVS/$name/.ready"
         echo "downstream env $name: done"
     else
         echo "downstream env $name: FAILED, last lines of $ENVS/$name.log:" >&2
         tail -n 20 "$ENVS/$name.log" >&2
+        grep -h "No matching distribution found for\|No such file or directory: .*python" \
+            "$ENVS/$name.log" | tail -n 1 >"$ENVS/$name.missing" || rm -f "$ENVS/$name.missing"
         return 1
     fi
 }
