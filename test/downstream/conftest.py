@@ -22,9 +22,9 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-ENVS = os.path.join(HERE, ".envs")
+ENVS = os.environ.get("DOWNSTREAM_ENVS") or os.path.join(HERE, ".envs")
 SETUP = os.path.join(HERE, "setup_envs.sh")
-SETUP_TIMEOUT = 1800
+SETUP_TIMEOUT = 1400  # below the tests' own timeout (1500 s), which covers their fixtures
 
 sys.path.insert(0, os.path.join(REPO, "test", "integration"))
 

@@ -10,7 +10,7 @@
 #          sagemaker-huggingface-inference-toolkit 2.6.0 (on this machine's python3);
 #   mxnet: mxnet 1.9.1 with numpy<1.24 and sagemaker-mxnet-inference 1.5.5 (on a Python that
 #          has mxnet 1.9.1 wheels: $DOWNSTREAM_MXNET_PYTHON, default pyenv's 3.9.18).
-# An environment that is complete (its .ready file holds $STAMP) is left as it is.
+# An environment that is complete (its .ready file holds its stamp) is left as it is.
 # Downloads go through pip's normal cache. Exit status is non-zero when an install fails; the
 # failing environment gets no .ready file and its log is under .envs/<name>.log. When the
 # failure is a package that no index offers (pip: "No matching distribution"), .envs/<name>.missing
@@ -18,13 +18,22 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
-ENVS="$HERE/.envs"
-# Bump when what an environment holds changes: environments with another stamp are rebuilt.
-STAMP="downstream-envs-2"
+ENVS="${DOWNSTREAM_ENVS:-$HERE/.envs}"
+# Bump an environment's stamp when what it holds changes: it is rebuilt when its .ready differs.
+stamp() {
+    case "$1" in
+        torch) echo "torch-2" ;;
+        mxnet) echo "mxnet-3" ;;
+    esac
+}
 mkdir -p "$ENVS"
 
 fresh_venv() {  # name python
     local dir="$ENVS/$1"
+    if ! command -v "$2" >/dev/null 2>&1; then
+        echo "No matching distribution found for the Python interpreter $2 (not installed)"
+        return 1
+    fi
     rm -rf "$dir"
     "$2" -m venv "$dir"
     "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade "pip<25" setuptools wheel
@@ -75,7 +84,7 @@ build_mxnet() {
     local py="${DOWNSTREAM_MXNET_PYTHON:-/root/.pyenv/versions/3.9.18/bin/python3}"
     fresh_venv mxnet "$py"
     pip="$dir/bin/python -m pip install -q --disable-pip-version-check"
-    $pip "mxnet==1.9.1" "numpy<1.24" "retrying" "pytest" "pytest-timeout" "requests" "psutil"
+    $pip "mxnet==1.9.1" "numpy<1.24" "retrying==1.3.3" "pytest" "pytest-timeout" "requests" "psutil"
     $pip --no-deps "sagemaker-mxnet-inference==1.5.5"
     $pip -e "$REPO" "numpy<1.24"
     "$dir/bin/python" - "$REPO" <<'PY'
@@ -92,23 +101,30 @@ PY
 
 build() {  # name
     local name="$1"
-    if [ -f "$ENVS/$name/.ready" ] && [ "$(cat "$ENVS/$name/.ready")" = "$STAMP" ]; then
+    if [ -f "$ENVS/$name/.ready" ] && [ "$(cat "$ENVS/$name/.ready")" = "$(stamp "$name")" ]; then
         echo "downstream env $name: ready"
         return 0
     fi
     echo "downstream env $name: building (log in $ENVS/$name.log)"
     rm -f "$ENVS/$name.missing"
-    if "build_$name" >"$ENVS/$name.log" 2>&1; then
-        echo "$STAMP" >"$ENVS/$name/.ready"
+    # A new bash runs the build: called from "build x || ...", bash would ignore set -e in
+    # any function or subshell here, and a failed step would not stop the build.
+    if bash "$HERE/setup_envs.sh" --build-one "$name" >"$ENVS/$name.log" 2>&1; then
+        stamp "$name" >"$ENVS/$name/.ready"
         echo "downstream env $name: done"
     else
         echo "downstream env $name: FAILED, last lines of $ENVS/$name.log:" >&2
         tail -n 20 "$ENVS/$name.log" >&2
-        grep -h "No matching distribution found for\|No such file or directory: .*python" \
-            "$ENVS/$name.log" | tail -n 1 >"$ENVS/$name.missing" || rm -f "$ENVS/$name.missing"
+        grep -h "No matching distribution found for" "$ENVS/$name.log" | tail -n 1 \
+            >"$ENVS/$name.missing" || rm -f "$ENVS/$name.missing"
         return 1
     fi
 }
+
+if [ "${1:-}" = "--build-one" ]; then
+    "build_$2"
+    exit 0
+fi
 
 status=0
 case "${1:-all}" in

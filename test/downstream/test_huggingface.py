@@ -13,7 +13,7 @@ import pytest
 import requests
 from conftest import assert_package_under_test, environment_python, run_json, start
 
-pytestmark = [pytest.mark.downstream, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.downstream, pytest.mark.timeout(1500)]
 
 SERVE = "from sagemaker_huggingface_inference_toolkit import serving\nserving.main()\n"
 HF_ENV = {"HF_TASK": "text-classification", "SAGEMAKER_STARTUP_TIMEOUT": "120"}
