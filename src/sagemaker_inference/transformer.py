@@ -699,24 +699,36 @@ class Transformer(object):
         # The library's own decoder takes bytes and honours the charset itself: no copy to str.
         self._decode_text = not (default_pipeline and library_input)
         default_accept = env.default_accept
+        supported = tuple(encoder.SUPPORTED_CONTENT_TYPES)
+        default_essence = mediatypes.parse_media_type(default_accept).essence
+
+        def first_concrete(accept: Optional[str]) -> str:
+            if accept is None or not accept.strip():
+                return default_accept
+            ranges = mediatypes.parse_accept(accept)
+            for media_range in ranges:
+                if media_range.type != "*" and media_range.subtype != "*":
+                    return media_range.essence
+            if not ranges or any(r.matches(default_essence) for r in ranges):
+                return default_accept
+            return ranges[0].essence
+
         if default_pipeline and library_output:
-            supported = tuple(encoder.SUPPORTED_CONTENT_TYPES)
 
             def resolve(accept: Optional[str]) -> str:
                 return mediatypes.negotiate(accept, supported, default_accept)
 
-        else:
-            default_essence = mediatypes.parse_media_type(default_accept).essence
-
+        elif library_output and self._transform_fn == self._default_transform_fn:
+            # A subclass's own _default_transform_fn that may call the library's output_fn
+            # (MXNet's does): the best type the encoder supports, or else the first concrete
+            # type for the subclass to handle itself.
             def resolve(accept: Optional[str]) -> str:
-                if accept is None or not accept.strip():
-                    return default_accept
-                ranges = mediatypes.parse_accept(accept)
-                for media_range in ranges:
-                    if media_range.type != "*" and media_range.subtype != "*":
-                        return media_range.essence
-                if not ranges or any(r.matches(default_essence) for r in ranges):
-                    return default_accept
-                return ranges[0].essence
+                try:
+                    return mediatypes.negotiate(accept, supported, default_accept)
+                except errors.NotAcceptableError:
+                    return first_concrete(accept)
+
+        else:
+            resolve = first_concrete
 
         self._resolve_accept = functools.lru_cache(maxsize=256)(resolve)

@@ -768,3 +768,37 @@ def test_return_traceback_applies_when_the_user_module_fails_at_import(tmp_path,
     monkeypatch.setenv("SAGEMAKER_RETURN_TRACEBACK", "false")
     result, context = run(Transformer(), [b"1"], [{}], model_dir=str(tmp_path))
     assert result[0] == "ImportError: no such framework"
+
+
+class OwnTransformFn(Transformer):
+    """Overrides _default_transform_fn and keeps the library's output_fn, as MXNet's does."""
+
+    def _default_transform_fn(self, model, input_data, content_type, accept):
+        prediction = self._predict_fn(self._input_fn(input_data, content_type), model)
+        return self._output_fn(prediction, accept)
+
+
+@pytest.mark.parametrize(
+    "accept, expected_type, expected_body",
+    [
+        ("text/csv, application/json", "text/csv", "2,4\n"),
+        ("application/x-unknown, text/csv", "text/csv", "2,4\n"),
+        ("application/json", "application/json", "[[2, 4]]"),
+    ],
+)
+def test_subclass_transform_with_the_library_output_fn_and_an_accept_list(
+    tmp_path, accept, expected_type, expected_body
+):
+    service = loaded(tmp_path, cls=OwnTransformFn)
+    headers = {"Content-Type": "application/json", "Accept": accept}
+    result, context = run(service, [b"[[1, 2]]"], [headers])
+    assert status(context)[0] == 200, result
+    assert context.get_response_content_type(0) == expected_type
+    assert result == [expected_body]
+
+
+def test_subclass_transform_with_an_accept_nothing_encodes(tmp_path):
+    service = loaded(tmp_path, cls=OwnTransformFn)
+    headers = {"Content-Type": "application/json", "Accept": "image/png"}
+    result, context = run(service, [b"[[1, 2]]"], [headers])
+    assert status(context)[0] == 406
