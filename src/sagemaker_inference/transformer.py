@@ -138,10 +138,9 @@ def _context_plan(func: Callable, base_count: int) -> int:
             return _POSITIONAL_CONTEXT
     elif any(p.kind is p.VAR_POSITIONAL for p in parameters):
         return _POSITIONAL_CONTEXT
-    for parameter in parameters:
-        if parameter.name == "context" and parameter.kind is not parameter.POSITIONAL_ONLY:
-            if parameter.kind in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD):
-                return _KEYWORD_CONTEXT
+    later = positional[base_count + 1 :] + [p for p in parameters if p.kind is p.KEYWORD_ONLY]
+    if any(p.name == "context" and p.kind is not p.POSITIONAL_ONLY for p in later):
+        return _KEYWORD_CONTEXT
     return _NO_CONTEXT
 
 
