@@ -36,12 +36,12 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
-from sagemaker_inference import content_types, utils
+from sagemaker_inference import content_types, environment, parameters, utils
 from sagemaker_inference.errors import BadRequestError, UnsupportedFormatError, _echo
 from sagemaker_inference.mediatypes import _parse_media_type_cached
 
-ALLOW_PICKLE_ENV = "SAGEMAKER_ALLOW_PICKLE"
-ALLOW_JSON_NAN_ENV = "SAGEMAKER_ALLOW_JSON_NAN"
+ALLOW_PICKLE_ENV = parameters.ALLOW_PICKLE_ENV
+ALLOW_JSON_NAN_ENV = parameters.ALLOW_JSON_NAN_ENV
 MAX_DECODED_BYTES_ENV = "SAGEMAKER_MAX_DECODED_BYTES"
 DEFAULT_MAX_DECODED_BYTES = 512 * 1024 * 1024
 
@@ -67,7 +67,7 @@ _PRESCAN_LIMIT = 4096
 
 
 def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+    return environment.flag(name)
 
 
 def allow_pickle() -> bool:
@@ -95,7 +95,7 @@ def max_decoded_bytes() -> int:
 
 
 def _reason(exc: BaseException) -> str:
-    text = utils.remove_crlf(exc) or type(exc).__name__
+    text = utils.one_line(exc) or type(exc).__name__
     return text if len(text) <= _MAX_REASON else text[:_MAX_REASON] + "..."
 
 

@@ -63,7 +63,7 @@ def _failure_location(exc: BaseException, code_dir: Optional[str]) -> Optional[s
 
 def load_failure_summary(exc: BaseException, code_dir: Optional[str] = None) -> str:
     """One line: ``Model failed to load: <Type>: <message> (<file>:<line>)``."""
-    detail = utils.remove_crlf(str(exc)).strip()
+    detail = utils.one_line(exc)
     summary = "Model failed to load: {}".format(type(exc).__name__)
     if detail:
         summary += ": " + detail

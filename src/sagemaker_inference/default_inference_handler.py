@@ -2,7 +2,7 @@
 
 from typing import Any, Optional, Tuple
 
-from sagemaker_inference import decoder, encoder
+from sagemaker_inference import content_types, decoder, encoder, errors, mediatypes
 
 MODEL_FN_MISSING = (
     "Please provide a model_fn implementation. The user module (inference.py in the model's code/ "
@@ -39,5 +39,17 @@ class DefaultInferenceHandler(object):
     def default_output_fn(
         self, prediction: Any, accept: str, context: Any = None
     ) -> Tuple[Any, str]:
-        """Encode the prediction; returns ``(body, content_type)``."""
-        return encoder.encode(prediction, accept), accept
+        """Encode the prediction; returns ``(body, content_type)``.
+
+        ``accept`` is normally one media type (the Transformer has already negotiated it); an
+        Accept list such as ``"text/csv, application/json"`` (a subclass calling this itself)
+        gets the best supported type of the list, as 1.10.1 did. Raises NotAcceptableError (406)
+        when nothing in it can be encoded.
+        """
+        try:
+            return encoder.encode(prediction, accept), accept
+        except errors.NotAcceptableError:
+            if not isinstance(accept, str) or ("," not in accept and "*" not in accept):
+                raise
+        chosen = mediatypes.negotiate(accept, encoder.SUPPORTED_CONTENT_TYPES, content_types.JSON)
+        return encoder.encode(prediction, chosen), chosen

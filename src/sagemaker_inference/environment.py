@@ -22,20 +22,42 @@ DEFAULT_LOG_LEVEL = "INFO"
 DEFAULT_MAX_LOAD_FAILURES = 3
 DEFAULT_BIND_ADDRESS = "0.0.0.0"
 
-_TRUE = frozenset(("true", "1", "yes", "on"))
-_FALSE = frozenset(("false", "0", "no", "off", ""))
+TRUE_VALUES = frozenset(("true", "1", "yes", "on"))
+FALSE_VALUES = frozenset(("false", "0", "no", "off", ""))
 
 
-def _flag(environ: Mapping[str, str], name: str, default: bool = False) -> bool:
-    raw = environ.get(name)
+def parse_bool(name: str, raw: Optional[str], default: bool = False, strict: bool = True) -> bool:
+    """The one rule for every boolean variable: ``true``/``1``/``yes``/``on`` (any case) is
+    True, ``false``/``0``/``no``/``off`` or empty is False, unset is ``default``.
+
+    Any other value raises ``ValueError`` naming the variable, or gives ``default`` when
+    ``strict`` is False (used for readings at import time; ``Environment()`` at start is strict,
+    so a bad value still stops the server with a clear message).
+    """
     if raw is None:
         return default
     value = raw.strip().lower()
-    if value in _TRUE:
+    if value in TRUE_VALUES:
         return True
-    if value in _FALSE:
+    if value in FALSE_VALUES:
         return False
+    if not strict:
+        return default
     raise ValueError("{}={!r} is not a boolean; use true or false".format(name, raw))
+
+
+def flag(name: str, environ: Optional[Mapping[str, str]] = None, default: bool = False) -> bool:
+    """Boolean variable ``name`` of ``environ`` (default ``os.environ``), read leniently.
+
+    For readings outside ``Environment`` (per request, or at import): an invalid value gives
+    ``default`` here and fails ``Environment()`` at start.
+    """
+    env = os.environ if environ is None else environ
+    return parse_bool(name, env.get(name), default, strict=False)
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool = False) -> bool:
+    return parse_bool(name, environ.get(name), default)
 
 
 def _integer(
@@ -75,13 +97,10 @@ def _address(environ: Mapping[str, str], name: str, default: str) -> str:
         ) from None
 
 
-def _model_dir(base: str, environ: Mapping[str, str]) -> str:
-    multi_model = environ.get(parameters.MULTI_MODEL_ENV, "").strip().lower() in _TRUE
-    return os.path.join(base, "models" if multi_model else "model")
-
-
 base_dir = os.environ.get(parameters.BASE_PATH_ENV, DEFAULT_BASE_DIR)
-model_dir = _model_dir(base_dir, os.environ)
+# The one reading of SAGEMAKER_MULTI_MODEL at import: model_server.ENABLE_MULTI_MODEL is this value.
+multi_model = flag(parameters.MULTI_MODEL_ENV)
+model_dir = os.path.join(base_dir, "models" if multi_model else "model")
 code_dir = os.path.join(model_dir, "code")
 
 
@@ -98,7 +117,8 @@ class Environment(object):
     def __init__(self, environ: Optional[Mapping[str, str]] = None):
         env = os.environ if environ is None else environ
         self._base_dir = env.get(parameters.BASE_PATH_ENV, DEFAULT_BASE_DIR)
-        self._multi_model = _flag(env, parameters.MULTI_MODEL_ENV)
+        flags = {name: _flag(env, name) for name in parameters.BOOLEAN_VARIABLES}
+        self._multi_model = flags[parameters.MULTI_MODEL_ENV]
         self._module_name = env.get(parameters.USER_PROGRAM_ENV) or DEFAULT_MODULE_NAME
         self._model_server_timeout = _integer(
             env, parameters.MODEL_SERVER_TIMEOUT_ENV, DEFAULT_MODEL_SERVER_TIMEOUT, minimum=1
@@ -106,9 +126,8 @@ class Environment(object):
         self._model_server_timeout_seconds = _integer(
             env, parameters.MODEL_SERVER_TIMEOUT_SECONDS_ENV, None, minimum=1
         )
-        self._model_server_workers = _integer(
-            env, parameters.MODEL_SERVER_WORKERS_ENV, None, minimum=1
-        )
+        workers = _integer(env, parameters.MODEL_SERVER_WORKERS_ENV, None, minimum=1)
+        self._model_server_workers = None if workers is None else str(workers)
         self._startup_timeout = _integer(
             env, parameters.STARTUP_TIMEOUT_ENV, DEFAULT_STARTUP_TIMEOUT, minimum=1
         )
@@ -135,7 +154,8 @@ class Environment(object):
                 )
             self._max_request_size = int(megabytes * 1024 * 1024)
         self._log_level = env.get(parameters.LOG_LEVEL_ENV) or DEFAULT_LOG_LEVEL
-        self._return_traceback = _flag(env, parameters.RETURN_TRACEBACK_ENV)
+        self._return_traceback = flags[parameters.RETURN_TRACEBACK_ENV]
+        self._input_fn_errors_as_500 = flags[parameters.INPUT_FN_ERRORS_AS_500_ENV]
         self._handler = env.get(parameters.HANDLER_ENV) or None
         self._load_failure_file = env.get(parameters.LOAD_FAILURE_FILE_ENV) or None
         self._max_load_failures = _integer(
@@ -182,8 +202,9 @@ class Environment(object):
         return self._model_server_timeout
 
     @property
-    def model_server_workers(self) -> Optional[int]:
-        """Workers per model, or None for MMS's default (one per CPU)."""
+    def model_server_workers(self) -> Optional[str]:
+        """Workers per model as a string (1.10.1's type), or None for MMS's default (one per
+        CPU). The value is checked to be a positive integer when the Environment is built."""
         return self._model_server_workers
 
     @property
@@ -228,6 +249,12 @@ class Environment(object):
     def return_traceback(self) -> bool:
         """``SAGEMAKER_RETURN_TRACEBACK=true`` appends the traceback to error response bodies."""
         return self._return_traceback
+
+    @property
+    def input_fn_errors_as_500(self) -> bool:
+        """``SAGEMAKER_INPUT_FN_ERRORS_AS_500=true``: errors raised in ``input_fn`` answer 500, as
+        in 1.10.1, instead of 400."""
+        return self._input_fn_errors_as_500
 
     @property
     def handler(self) -> Optional[str]:

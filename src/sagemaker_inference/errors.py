@@ -2,14 +2,14 @@
 
 from typing import Any, Iterable, Optional
 
-from sagemaker_inference.utils import remove_crlf
+from sagemaker_inference.utils import one_line
 
 _MAX_ECHO = 200
 
 
 def _echo(value: Any) -> str:
     """A client-supplied value made safe to quote inside a one-line message."""
-    text = ascii(value) if isinstance(value, str) else remove_crlf(repr(value))
+    text = ascii(value) if isinstance(value, str) else one_line(repr(value))
     if len(text) > _MAX_ECHO:
         text = text[:_MAX_ECHO] + "...'"
     return text
@@ -32,7 +32,7 @@ class UnsupportedFormatError(Exception):
                 "deserialize the request data or output_fn to serialize the response."
                 % _echo(content_type)
             )
-        self.message = remove_crlf(message)
+        self.message = one_line(message)
         super().__init__(self.message)
 
 
@@ -54,8 +54,8 @@ class BaseInferenceToolkitError(Exception):
 
     def __init__(self, status_code: int, message: Any, phrase: Any) -> None:
         self.status_code = status_code
-        self.message = remove_crlf(message) if message is not None else message
-        self.phrase = remove_crlf(phrase) if phrase is not None else phrase
+        self.message = one_line(message) if message is not None else message
+        self.phrase = one_line(phrase) if phrase is not None else phrase
         super().__init__(status_code, self.message, self.phrase)
 
 

@@ -288,16 +288,22 @@ def generate_properties(
     model_store: Optional[str] = None,
     management_port: Optional[int] = None,
     plugins: Optional[str] = None,
+    overrides: Optional[Dict[str, Any]] = None,
 ) -> str:
-    """Template text for the mode followed by one ``key=value`` line per configured value."""
+    """Template text for the mode followed by one ``key=value`` line per configured value.
+
+    ``overrides`` replace the template's lines for the same keys and any computed value.
+    """
     template = MME_PROPERTIES_TEMPLATE if multi_model else DEFAULT_PROPERTIES_TEMPLATE
     with open(template, encoding="utf-8") as handle:
-        text = handle.read()
-    if text and not text.endswith("\n"):
-        text += "\n"
+        lines = handle.read().splitlines()
+    replaced = set(overrides or ())
+    kept = [line for line in lines if line.split("=", 1)[0].strip() not in replaced]
+    text = "".join(line + "\n" for line in kept)
     custom = _custom_properties(
         env, handler_service, multi_model, model_store, management_port, plugins
     )
+    custom.update(overrides or {})
     for key, value in custom.items():
         if value is None or value == "":
             continue

@@ -39,8 +39,9 @@ DEFAULT_MMS_LOG_FILE = mms_config.LOG4J2_CONFIG
 DEFAULT_MMS_MODEL_EXPORT_DIRECTORY = os.path.join(os.getcwd(), ".sagemaker", "mms", "models")
 DEFAULT_MMS_MODEL_NAME = "model"
 
-ENABLE_MULTI_MODEL = os.getenv(parameters.MULTI_MODEL_ENV, "false").strip().lower() == "true"
-MODEL_STORE = "/" if ENABLE_MULTI_MODEL else DEFAULT_MMS_MODEL_EXPORT_DIRECTORY
+# The same reading as environment.model_dir's (environment.parse_bool's rule), made once.
+ENABLE_MULTI_MODEL = environment.multi_model
+MODEL_STORE = "/"
 MMS_CONFIG_FILE = mms_config.config_file_path()
 
 PYTHON_PATH_ENV = "PYTHONPATH"
@@ -168,8 +169,9 @@ def _shutdown_grace_seconds() -> float:
     return max(0.0, value)
 
 
-def _adapt_to_mms_format(handler_service: str, model_path: str) -> None:
-    """Lay out ``model_path`` as MMS model DEFAULT_MMS_MODEL_NAME in the export directory.
+def _adapt_to_mms_format(handler_service: str, model_path: Optional[str] = None) -> None:
+    """Lay out ``model_path`` (default: ``environment.model_dir``, as in 1.10.1) as MMS model
+    DEFAULT_MMS_MODEL_NAME in DEFAULT_MMS_MODEL_EXPORT_DIRECTORY.
 
     The entries of ``model_path`` are symlinked (nothing is copied) next to a
     ``MAR-INF/MANIFEST.json`` that names ``handler_service``; no model-archiver is needed.
@@ -180,7 +182,7 @@ def _adapt_to_mms_format(handler_service: str, model_path: str) -> None:
     elif os.path.isdir(target):
         shutil.rmtree(target)
     os.makedirs(os.path.join(target, "MAR-INF"))
-    source = os.path.realpath(model_path)
+    source = os.path.realpath(model_path if model_path is not None else environment.model_dir)
     for entry in sorted(os.listdir(source)):
         if entry == "MAR-INF":
             continue
@@ -214,45 +216,90 @@ def _set_python_path() -> None:
 
 
 def _create_model_server_config_file(env: Any, handler_service: Optional[str] = None) -> None:
-    """Write MMS's properties for ``env`` to MMS_CONFIG_FILE."""
+    """Write MMS_CONFIG_FILE for a container that starts MMS itself (1.10.1's helper).
+
+    The file is the one :func:`_generate_mms_config_properties` returns; ``start_model_server``
+    does not use this helper (its configuration keeps MMS_* variables off and names its models).
+    """
     mms_config.write_text(MMS_CONFIG_FILE, _generate_mms_config_properties(env, handler_service))
 
 
 def _generate_mms_config_properties(env: Any, handler_service: Optional[str] = None) -> str:
-    """The properties text: the mode's template from etc/ plus the values from ``env``."""
-    model_store = MODEL_STORE if ENABLE_MULTI_MODEL else getattr(env, "base_dir", None)
+    """MMS properties for a container that runs ``multi-model-server --start`` itself.
+
+    Written where downstream containers rely on 1.10.1's file: ``enable_envvars_config=true``
+    (``MMS_*`` variables configure MMS), and in single-model mode ``load_models=ALL`` with no
+    ``model_store`` line, so MMS serves whatever the caller's ``--model-store`` holds even when
+    it passes no ``--models`` (the Hugging Face container's ``HF_MODEL_ID`` path); in multi-model
+    mode ``model_store=/`` and no model at start. The rest is this project's: the response
+    timeout in seconds, the management API on a loopback port in single-model mode, the /ping
+    readiness plugin.
+    """
+    if ENABLE_MULTI_MODEL:
+        model_store: Optional[str] = MODEL_STORE
+        overrides = {"enable_envvars_config": "true"}
+    else:
+        model_store = None
+        overrides = {"enable_envvars_config": "true", "load_models": "ALL"}
     return mms_config.generate_properties(
         env,
         handler_service,
         multi_model=ENABLE_MULTI_MODEL,
         model_store=model_store,
         plugins=mms_config.plugins_path(),
+        overrides=overrides,
     )
 
 
-def _get_codeartifact_index() -> str:
-    """pip index URL, with a fresh token, for the repository CA_REPOSITORY_ARN names."""
+def _get_codeartifact_index(client: Any = None) -> str:
+    """pip index URL, with a fresh token, for the repository CA_REPOSITORY_ARN names.
+
+    The URL is the repository's own PyPI endpoint as CodeArtifact reports it
+    (``get_repository_endpoint``, right in every partition), with ``simple/`` appended and the
+    token as the password. ``client`` is a boto3 CodeArtifact client; by default one is made for
+    the ARN's region (boto3 is imported only then).
+    """
     arn = os.environ.get(parameters.CA_REPOSITORY_ARN_ENV, "")
     parts = arn.split(":")
-    if len(parts) != 6 or not parts[5].startswith("repository/") or parts[5].count("/") != 2:
+    if (
+        len(parts) != 6
+        or parts[0] != "arn"
+        or parts[2] != "codeartifact"
+        or not all(parts[1:5])
+        or not parts[5].startswith("repository/")
+        or parts[5].count("/") != 2
+        or not all(parts[5].split("/"))
+    ):
         raise ValueError(
-            "CA_REPOSITORY_ARN={!r} is not arn:aws:codeartifact:<region>:<account>:"
+            "CA_REPOSITORY_ARN={!r} is not arn:<partition>:codeartifact:<region>:<account>:"
             "repository/<domain>/<repository>".format(arn)
         )
     region, owner = parts[3], parts[4]
     _, domain, repository = parts[5].split("/")
-    try:
-        import boto3
-    except ImportError:
-        raise ValueError(
-            "CA_REPOSITORY_ARN is set but boto3 is not installed; "
-            "pip install 'sagemaker-inference[codeartifact]'"
-        ) from None
-    client = boto3.client("codeartifact", region_name=region)
-    token = client.get_authorization_token(domain=domain, domainOwner=owner)["authorizationToken"]
-    return "https://aws:{}@{}-{}.d.codeartifact.{}.amazonaws.com/pypi/{}/simple/".format(
-        token, domain, owner, region, repository
+    if client is None:
+        try:
+            import boto3
+        except ImportError:
+            raise ValueError(
+                "CA_REPOSITORY_ARN is set but boto3 is not installed; "
+                "pip install 'sagemaker-inference[codeartifact]'"
+            ) from None
+        client = boto3.client("codeartifact", region_name=region)
+    logger.info(
+        "Installing from CodeArtifact repository %s of domain %s (owner %s, region %s)",
+        repository,
+        domain,
+        owner,
+        region,
     )
+    token = client.get_authorization_token(domain=domain, domainOwner=owner)["authorizationToken"]
+    endpoint = client.get_repository_endpoint(
+        domain=domain, domainOwner=owner, repository=repository, format="pypi"
+    )["repositoryEndpoint"]
+    scheme, separator, rest = endpoint.partition("://")
+    if not separator or not rest:
+        raise ValueError("CodeArtifact returned an unusable endpoint {!r}".format(endpoint))
+    return "{}://aws:{}@{}/simple/".format(scheme, token, rest.rstrip("/"))
 
 
 def _install_requirements() -> None:

@@ -118,6 +118,46 @@ def _arity(func: Callable) -> Tuple[int, float]:
     return required, maximum
 
 
+# How a hook receives the context (see _context_plan).
+_NO_CONTEXT, _POSITIONAL_CONTEXT, _KEYWORD_CONTEXT = 0, 1, 2
+
+
+def _context_plan(func: Callable, base_count: int) -> int:
+    """How ``func``, called with ``base_count`` positional arguments, takes the context.
+
+    Positionally when its next positional parameter is named ``context`` or has no default
+    (or it takes ``*args``); by keyword when it has a ``context`` parameter elsewhere; else
+    not at all, so an extra parameter with a default (MXNet's ``preferred_batch_size=1``)
+    keeps its default.
+    """
+    parameters = list(inspect.signature(func).parameters.values())
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) > base_count:
+        following = positional[base_count]
+        if following.name == "context" or following.default is following.empty:
+            return _POSITIONAL_CONTEXT
+    elif any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        return _POSITIONAL_CONTEXT
+    later = positional[base_count + 1 :] + [p for p in parameters if p.kind is p.KEYWORD_ONLY]
+    if any(p.name == "context" and p.kind is not p.POSITIONAL_ONLY for p in later):
+        return _KEYWORD_CONTEXT
+    return _NO_CONTEXT
+
+
+def _raised_in(exc: BaseException, func: Optional[Callable]) -> bool:
+    """True when ``exc`` was raised inside ``func``'s own code (or code it called)."""
+    target = inspect.unwrap(getattr(func, "__func__", func)) if func is not None else None
+    code = getattr(target, "__code__", None)
+    if code is None:
+        return False
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _describe(func: Callable) -> str:
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
     code = getattr(inspect.unwrap(getattr(func, "__func__", func)), "__code__", None)
@@ -127,7 +167,7 @@ def _describe(func: Callable) -> str:
 
 
 def _one_line(text: str) -> str:
-    return utils.remove_crlf(text).strip()
+    return utils.one_line(text)
 
 
 def _phrase(text: str) -> str:
@@ -329,6 +369,10 @@ class Transformer(object):
         self._output_fn: Optional[Callable] = None
         self._transform_fn: Optional[Callable] = None
         self._arities: Dict[Any, Tuple[int, float]] = {}
+        self._plans: Dict[Any, int] = {}
+        self._hook_sizes: Dict[Any, int] = {}
+        self._context: Any = None
+        self._input_errors_are_400 = True
         self._resolve_accept: Callable[[Optional[str]], str] = lambda accept: accept or ""
         self._text_types: frozenset = frozenset()
         self._decode_text = True
@@ -378,9 +422,23 @@ class Transformer(object):
                 context.set_response_content_type(index, str(response_content_type))
             return response
         except Exception as exc:
-            return self._error_response(context, index, exc, traceback.format_exc())
+            trace = traceback.format_exc()
+            if self._input_errors_are_400 and self._is_input_fn_error(exc):
+                detail = str(exc)
+                message = "{}: {}".format(type(exc).__name__, detail) if detail else repr(exc)
+                exc = errors.BadRequestError("input_fn could not read the request: " + message)
+            return self._error_response(context, index, exc, trace)
         finally:
             _current_request.reset(token)
+
+    def _is_input_fn_error(self, exc: BaseException) -> bool:
+        """An error the input_fn raised reading the body: ValueError (JSONDecodeError,
+        UnicodeDecodeError...), KeyError or TypeError, other than the toolkit's own errors."""
+        if not isinstance(exc, (ValueError, KeyError, TypeError)):
+            return False
+        if isinstance(exc, (errors.BaseInferenceToolkitError, errors.UnsupportedFormatError)):
+            return False
+        return _raised_in(exc, self._input_fn)
 
     def _text_body(self, body: Any, content_type: Optional[str]) -> Any:
         """Text bodies reach user hooks as str, like 1.10.1 (decoded with the declared charset)."""
@@ -415,23 +473,80 @@ class Transformer(object):
         return self._run_handler_function(self._output_fn, prediction, accept, context)
 
     def _run_handler_function(self, func: Callable, *argv: Any) -> Any:
-        """Call ``func`` with ``argv``; the last item (context) only if ``func`` takes it."""
+        """Call hook ``func`` with ``argv``, giving it the context as ``_context_plan`` says.
+
+        Two calling conventions work: this library's, where the context is the last item of
+        ``argv`` (``func(data, model, context)``), and 1.10.1's, where ``argv`` holds only the
+        hook's own arguments and the Transformer adds the context of the request being handled
+        (or of the load). Which one a call uses is told from the number of arguments for the
+        hooks this Transformer bound, and otherwise from whether the last item is that context.
+        """
+        context = self._call_context()
+        try:
+            size = self._hook_sizes.get(func)
+        except TypeError:  # unhashable callable
+            size = None
+        if size is not None and len(argv) == size + 1:
+            base, context = argv[:-1], argv[-1]
+        elif size is not None and len(argv) == size:
+            base = argv
+        elif argv and context is not None and argv[-1] is context:
+            base = argv[:-1]
+        else:
+            return self._call_literally(func, argv, context)
+        key = (func, len(base))
+        try:
+            plan = self._plans.get(key)
+        except TypeError:
+            plan, key = None, None
+        if plan is None:
+            plan = self._plan_for(func, len(base))
+            if key is not None:
+                self._plans[key] = plan
+        if plan == _POSITIONAL_CONTEXT:
+            return func(*base, context)
+        if plan == _KEYWORD_CONTEXT:
+            return func(*base, context=context)
+        return func(*base)
+
+    def _plan_for(self, func: Callable, base_count: int) -> int:
+        required, maximum = _arity(func)
+        plan = _context_plan(func, base_count)
+        wanted = base_count + (1 if plan == _POSITIONAL_CONTEXT else 0)
+        if not required <= wanted <= maximum:
+            raise TypeError(
+                "{} takes {} positional arguments but is called with {} (or {} with "
+                "context)".format(_describe(func), required, base_count, base_count + 1)
+            )
+        return plan
+
+    def _call_literally(self, func: Callable, argv: Tuple[Any, ...], context: Any) -> Any:
+        """A callable this Transformer did not bind, without a known context among ``argv``:
+        all of ``argv`` when ``func`` takes that many, else without the last item, else with
+        the context added (1.10.1's rule for a function with one more parameter)."""
         try:
             arity = self._arities.get(func)
-        except TypeError:  # unhashable callable
+        except TypeError:
             arity = None
         if arity is None:
             arity = self._remember_arity(func)
         required, maximum = arity
-        if maximum >= len(argv) and required <= len(argv):
+        count = len(argv)
+        if required <= count <= maximum:
             return func(*argv)
-        if required <= len(argv) - 1 <= maximum:
+        if count and required <= count - 1 <= maximum:
             return func(*argv[:-1])
+        if required == count + 1:
+            return func(*argv, context)
         raise TypeError(
-            "{} takes {} positional arguments but is called with {} (or {} with context)".format(
-                _describe(func), required, len(argv) - 1, len(argv)
+            "{} takes {} positional arguments but is called with {}".format(
+                _describe(func), required, count
             )
         )
+
+    def _call_context(self) -> Any:
+        view = _current_request.get()
+        return view.context if view is not None else self._context
 
     def _remember_arity(self, func: Callable) -> Tuple[int, float]:
         arity = _arity(func)
@@ -484,7 +599,9 @@ class Transformer(object):
         with self._init_lock:
             if self._initialized:
                 return
+            self._context = context
             self._environment = environment.Environment()
+            self._return_traceback = self._environment.return_traceback
             self._model_dir = model_dir or environment.model_dir
             self._validate_user_module_and_set_functions()
             self._prepare_request_path()
@@ -552,7 +669,21 @@ class Transformer(object):
                     )
                 )
         self._remember_arity(self._default_transform_fn)
+        self._hook_sizes = {}
+        bound = [
+            (getattr(self, "_" + name, None), len(args)) for name, args in HOOK_ARGUMENTS.items()
+        ]
+        bound.append((self._default_transform_fn, len(HOOK_ARGUMENTS["transform_fn"])))
+        for hook, size in bound:
+            if hook is None:
+                continue
+            try:
+                self._hook_sizes.setdefault(hook, size)
+                self._plans[(hook, size)] = self._plan_for(hook, size)
+            except TypeError:  # unhashable callable: planned at call time
+                pass
         self._return_traceback = env.return_traceback
+        self._input_errors_are_400 = not env.input_fn_errors_as_500
         self._text_types = frozenset(t.lower() for t in content_types.UTF8_TYPES)
 
         default_pipeline = self._transform_fn == self._default_transform_fn and (
@@ -567,24 +698,36 @@ class Transformer(object):
         # The library's own decoder takes bytes and honours the charset itself: no copy to str.
         self._decode_text = not (default_pipeline and library_input)
         default_accept = env.default_accept
+        supported = tuple(encoder.SUPPORTED_CONTENT_TYPES)
+        default_essence = mediatypes.parse_media_type(default_accept).essence
+
+        def first_concrete(accept: Optional[str]) -> str:
+            if accept is None or not accept.strip():
+                return default_accept
+            ranges = mediatypes.parse_accept(accept)
+            for media_range in ranges:
+                if media_range.type != "*" and media_range.subtype != "*":
+                    return media_range.essence
+            if not ranges or any(r.matches(default_essence) for r in ranges):
+                return default_accept
+            return ranges[0].essence
+
         if default_pipeline and library_output:
-            supported = tuple(encoder.SUPPORTED_CONTENT_TYPES)
 
             def resolve(accept: Optional[str]) -> str:
                 return mediatypes.negotiate(accept, supported, default_accept)
 
-        else:
-            default_essence = mediatypes.parse_media_type(default_accept).essence
-
+        elif library_output and self._transform_fn == self._default_transform_fn:
+            # A subclass's own _default_transform_fn that may call the library's output_fn
+            # (MXNet's does): the best type the encoder supports, or else the first concrete
+            # type for the subclass to handle itself.
             def resolve(accept: Optional[str]) -> str:
-                if accept is None or not accept.strip():
-                    return default_accept
-                ranges = mediatypes.parse_accept(accept)
-                for media_range in ranges:
-                    if media_range.type != "*" and media_range.subtype != "*":
-                        return media_range.essence
-                if not ranges or any(r.matches(default_essence) for r in ranges):
-                    return default_accept
-                return ranges[0].essence
+                try:
+                    return mediatypes.negotiate(accept, supported, default_accept)
+                except errors.NotAcceptableError:
+                    return first_concrete(accept)
+
+        else:
+            resolve = first_concrete
 
         self._resolve_accept = functools.lru_cache(maxsize=256)(resolve)

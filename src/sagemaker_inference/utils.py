@@ -52,8 +52,17 @@ def parse_accept(accept: Optional[str]) -> List[str]:
 
 
 def remove_crlf(illegal_string: Any) -> str:
-    """The text on one line: every run of CR/LF (or other line break) becomes one space."""
+    """``illegal_string`` with each CR and each LF replaced by a space, as 1.10.1 did (Netty
+    refuses them in a status line). Nothing else changes; non-strings are converted with str().
+    """
     text = illegal_string if isinstance(illegal_string, str) else str(illegal_string)
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+def one_line(value: Any) -> str:
+    """``value`` as one line of text: each run of line breaks (CR, LF and the other Unicode line
+    separators) becomes one space, and the ends are stripped. Used for messages and phrases."""
+    text = value if isinstance(value, str) else str(value)
     return _LINE_BREAKS.sub(" ", text).strip()
 
 

@@ -23,6 +23,7 @@ import textwrap
 import pytest
 import requests
 
+from sagemaker_inference import mms_config
 from server_harness import Server
 from usability_helpers import APPLE, FRUIT_MODEL, LEMON
 
@@ -154,6 +155,77 @@ if __name__ == "__main__":
 """
 
 
+# The Hugging Face container 2.6.0's HF_MODEL_ID path: the model is fetched into a store below the
+# working directory, laid out with model-archiver, and MMS is started with --model-store and no
+# --models, so the configuration file alone must make MMS load it.
+HF_HUB_STYLE_START = """
+import os
+import subprocess
+import sys
+
+from sagemaker_inference import environment
+from sagemaker_inference.model_server import (
+    DEFAULT_MMS_LOG_FILE,
+    MMS_CONFIG_FILE,
+    _add_sigchild_handler,
+    _add_sigterm_handler,
+    _create_model_server_config_file,
+    _retry_retrieve_mms_server_process,
+    _set_python_path,
+)
+
+HANDLER_SERVICE = "acme_framework.handler_service"
+STORE = os.path.join(os.getcwd(), ".sagemaker/mms/models")
+
+
+def tool(name):
+    path = os.path.join(os.path.dirname(sys.executable), name)
+    return path if os.path.exists(path) else name
+
+
+def start(storage_dir):
+    subprocess.check_call(
+        [
+            tool("model-archiver"),
+            "--model-name",
+            os.path.basename(storage_dir),
+            "--handler",
+            HANDLER_SERVICE,
+            "--model-path",
+            storage_dir,
+            "--export-path",
+            STORE,
+            "--archive-format",
+            "no-archive",
+            "--f",
+        ]
+    )
+    _set_python_path()
+    env = environment.Environment()
+    _create_model_server_config_file(env, HANDLER_SERVICE)
+    subprocess.Popen(
+        [
+            tool("multi-model-server"),
+            "--start",
+            "--model-store",
+            STORE,
+            "--mms-config",
+            MMS_CONFIG_FILE,
+            "--log-config",
+            DEFAULT_MMS_LOG_FILE,
+        ]
+    )
+    mms_process = _retry_retrieve_mms_server_process(env.startup_timeout)
+    _add_sigterm_handler(mms_process)
+    _add_sigchild_handler()
+    mms_process.wait()
+
+
+if __name__ == "__main__":
+    start(sys.argv[1])
+"""
+
+
 @pytest.fixture(scope="module")
 def framework_dir():
     directory = tempfile.mkdtemp(prefix="smi-acme-")
@@ -164,6 +236,8 @@ def framework_dir():
             handle.write(textwrap.dedent(text).lstrip())
     with open(os.path.join(directory, "hf_style_start.py"), "w") as handle:
         handle.write(HF_STYLE_START.lstrip())
+    with open(os.path.join(directory, "hf_hub_style_start.py"), "w") as handle:
+        handle.write(HF_HUB_STYLE_START.lstrip())
     yield directory
     shutil.rmtree(directory, ignore_errors=True)
 
@@ -171,12 +245,13 @@ def framework_dir():
 class HFStyleServer(Server):
     """The harness server, started by the container-style script instead."""
 
-    def __init__(self, root, script, env):
+    def __init__(self, root, script, env, args=()):
         super().__init__(root, env=env)
         self.script = script
+        self.args = list(args)
 
     def command(self):
-        return [sys.executable, self.script]
+        return [sys.executable, self.script] + self.args
 
 
 def artifact_only(base_dir, user_code=None):
@@ -246,6 +321,44 @@ def test_container_style_start_with_the_private_helpers(server_root, framework_d
         assert answer.json() == {"framework": "acme", "labels": ["lemon"]}
         assert predict(server, [[1, 2]]).status_code in (400, 500)
         assert predict(server, [APPLE]).status_code == 200
+        code = server.stop(signal.SIGTERM)
+        assert code == 0, server.log()[-4000:]
+    finally:
+        if server.process is not None and server.process.poll() is None:
+            server.kill_everything()
+
+
+def test_hugging_face_hub_style_start_without_models_argument(server_root, framework_dir):
+    # HF_MODEL_ID: MMS gets --model-store and no --models; 1.10.1's config (load_models=ALL)
+    # makes it load the store's model, so /ping is 200 and /invocations needs no model_name.
+    root = os.path.join(server_root, "hf-hub")
+    storage = os.path.join(root, ".sagemaker", "mms", "models", "acme-tiny-classifier")
+    os.makedirs(storage)
+    shutil.copy(os.path.join(FRUIT_MODEL, "model.npz"), storage)
+    server = HFStyleServer(
+        root,
+        os.path.join(framework_dir, "hf_hub_style_start.py"),
+        env={
+            "PYTHONPATH": framework_dir,
+            "SAGEMAKER_STARTUP_TIMEOUT": "60",
+            "MMS_DEFAULT_WORKERS_PER_MODEL": "2",
+        },
+        args=[storage],
+    )
+    server.start()
+    try:
+        server.wait_for_ping()
+        assert requests.get(server.url + "/ping", timeout=10).status_code == 200
+        answer = predict(server, [APPLE, LEMON])
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"framework": "acme", "labels": ["apple", "lemon"]}
+        # enable_envvars_config=true: MMS_* variables configure MMS, as with 1.10.1
+        properties = mms_config.read_properties(server.environment()["SAGEMAKER_MMS_CONFIG_FILE"])
+        described = requests.get(
+            properties["management_address"] + "/models/acme-tiny-classifier", timeout=10
+        ).json()
+        described = described[0] if isinstance(described, list) else described
+        assert len(described["workers"]) == 2, described
         code = server.stop(signal.SIGTERM)
         assert code == 0, server.log()[-4000:]
     finally:

@@ -111,3 +111,20 @@ def test_unloaded_model_can_be_loaded_again(mme):
     assert response.status_code == 200, response.text
     assert invoke(server, "first").status_code == 200
     assert os.path.isdir(first)
+
+
+def test_multi_model_switch_read_one_way_everywhere():
+    # SAGEMAKER_MULTI_MODEL=1 is true for the Python side (model_dir under models/, MMS started
+    # without a model) and for the /ping plugin alike: /ping is 200 with no model loaded.
+    paths = {}
+
+    def write_models(server):
+        paths["label"] = write_model(server.base_dir, {"inference.py": LABEL}, name="label")
+
+    env = {"SAGEMAKER_MULTI_MODEL": "1"}
+    with running_server(env, write_models, ready=Server.wait_for_ping) as server:
+        assert requests.get(server.url + "/ping", timeout=10).status_code == 200
+        assert requests.get(server.url + "/models", timeout=10).json()["models"] == []
+        assert load(server, "label", paths["label"]).status_code == 200
+        answer = invoke(server, "label")
+        assert answer.status_code == 200 and answer.json() == {"model": "second"}

@@ -46,3 +46,26 @@ def test_default_output_fn_returns_body_and_content_type():
     )
     assert content_type == content_types.NPY
     assert isinstance(body, bytes)
+
+
+@pytest.mark.parametrize(
+    "accept, expected_type, expected_body",
+    [
+        ("text/csv, application/json", "text/csv", "1,2\n"),
+        ("application/json, text/csv", "application/json", "[[1, 2]]"),
+        ("image/png, text/csv", "text/csv", "1,2\n"),
+        ("text/csv;q=0.5, application/json", "application/json", "[[1, 2]]"),
+        ("*/*", "application/json", "[[1, 2]]"),
+    ],
+)
+def test_default_output_fn_takes_an_accept_list(accept, expected_type, expected_body):
+    # 1.10.1 walked the Accept list; a subclass that calls output_fn with the raw header works.
+    body, content_type = DefaultInferenceHandler().default_output_fn(np.array([[1, 2]]), accept)
+    assert content_type == expected_type
+    assert body == expected_body
+
+
+def test_default_output_fn_list_with_nothing_supported_is_406():
+    with pytest.raises(errors.NotAcceptableError) as raised:
+        DefaultInferenceHandler().default_output_fn([1], "image/png, text/html")
+    assert raised.value.status_code == 406

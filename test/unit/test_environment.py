@@ -1,5 +1,7 @@
 import importlib
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -67,7 +69,7 @@ def test_every_variable():
     assert env.multi_model is True
     assert env.model_server_timeout == 120
     assert env.response_timeout_seconds == 120
-    assert env.model_server_workers == 2
+    assert env.model_server_workers == "2"
     assert env.startup_timeout == 30
     assert env.default_accept == "text/csv"
     assert env.safe_port_range == "1000-2000"
@@ -102,6 +104,10 @@ def test_timeout_seconds_overrides_plain_timeout():
         ("SAGEMAKER_RETURN_TRACEBACK", "maybe"),
         ("SAGEMAKER_BIND_ADDRESS", "localhost"),
         ("SAGEMAKER_BIND_ADDRESS", "300.1.1.1"),
+        ("SAGEMAKER_MULTI_MODEL", "sometimes"),
+        ("SAGEMAKER_ALLOW_PICKLE", "2"),
+        ("SAGEMAKER_ALLOW_JSON_NAN", "y"),
+        ("SAGEMAKER_INPUT_FN_ERRORS_AS_500", "500"),
     ],
 )
 def test_invalid_values_name_the_variable(name, value):
@@ -135,3 +141,70 @@ def test_module_level_directories(monkeypatch):
 def test_bind_address(raw, address):
     environ = {} if raw is None else {"SAGEMAKER_BIND_ADDRESS": raw}
     assert environment.Environment(environ).bind_address == address
+
+
+def test_property_types_are_1_10_1s():
+    env = environment.Environment(
+        {
+            "SAGEMAKER_MODEL_SERVER_WORKERS": "3",
+            "SAGEMAKER_MODEL_SERVER_TIMEOUT": "90",
+            "SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS": "30",
+            "SAGEMAKER_STARTUP_TIMEOUT": "20",
+            "SAGEMAKER_BIND_TO_PORT": "9001",
+            "SAGEMAKER_SAFE_PORT_RANGE": "9100-9200",
+            "SAGEMAKER_MAX_PAYLOAD_IN_MB": "7",
+        }
+    )
+    assert env.model_server_workers == "3"
+    assert type(env.model_server_workers) is str
+    assert type(env.model_server_timeout) is int and env.model_server_timeout == 90
+    assert type(env.model_server_timeout_seconds) is int
+    assert type(env.startup_timeout) is int
+    assert (env.inference_http_port, env.management_http_port) == ("9001", "9001")
+    assert type(env.safe_port_range) is str
+    assert type(env.max_request_size) is int and env.max_request_size == 7 * 1024 * 1024
+    assert type(env.default_accept) is str and type(env.vmargs) is str
+    assert type(env.module_name) is str
+    assert environment.Environment({}).model_server_workers is None
+
+
+@pytest.mark.parametrize("raw", ["1", "true", "TRUE", " True ", "yes", "on", "ON"])
+def test_every_boolean_variable_takes_the_same_true_values(raw):
+    for name in parameters.BOOLEAN_VARIABLES:
+        assert environment.parse_bool(name, raw) is True
+        assert environment.flag(name, {name: raw}) is True
+    env = environment.Environment({name: raw for name in parameters.BOOLEAN_VARIABLES})
+    assert env.multi_model and env.return_traceback and env.input_fn_errors_as_500
+
+
+@pytest.mark.parametrize("raw", ["0", "false", "False", "no", "off", ""])
+def test_every_boolean_variable_takes_the_same_false_values(raw):
+    for name in parameters.BOOLEAN_VARIABLES:
+        assert environment.parse_bool(name, raw, default=True) is False
+    env = environment.Environment({name: raw for name in parameters.BOOLEAN_VARIABLES})
+    assert not (env.multi_model or env.return_traceback or env.input_fn_errors_as_500)
+
+
+def test_lenient_reading_of_a_bad_boolean_gives_the_default():
+    assert environment.flag("SAGEMAKER_ALLOW_PICKLE", {"SAGEMAKER_ALLOW_PICKLE": "maybe"}) is False
+    assert environment.parse_bool("X", None, default=True) is True
+
+
+@pytest.mark.parametrize("raw", ["1", "true", "yes", "on", "TRUE", "0", "false", "no", ""])
+def test_model_dir_and_enable_multi_model_agree(tmp_path, raw):
+    # A fresh interpreter: both module-level readings happen at import, from one rule.
+    script = (
+        "from sagemaker_inference import environment, model_server\n"
+        "print(environment.model_dir, model_server.ENABLE_MULTI_MODEL, environment.multi_model)\n"
+    )
+    env = dict(os.environ, SAGEMAKER_BASE_DIR=str(tmp_path), SAGEMAKER_MULTI_MODEL=raw)
+    env["SAGEMAKER_MMS_CONFIG_FILE"] = str(tmp_path / "mms.properties")
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    expected = raw.lower() in ("1", "true", "yes", "on")
+    assert out == [
+        str(tmp_path / ("models" if expected else "model")),
+        str(expected),
+        str(expected),
+    ]

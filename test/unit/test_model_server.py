@@ -50,22 +50,65 @@ def no_plugin(monkeypatch):
     monkeypatch.setenv("SAGEMAKER_MMS_PATCHES_PATH", "")
 
 
+def properties_of(text):
+    """The key=value lines of a properties text, later lines winning as in java.util.Properties."""
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key] = value
+    return values
+
+
 def test_generate_single_model(monkeypatch, no_plugin, fake_env):
     monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", False)
+    values = properties_of(model_server._generate_mms_config_properties(fake_env(), "a.b"))
+    assert values["default_service_handler"] == "a.b"
+    assert values["inference_address"] == "http://0.0.0.0:8080"
+    assert values["management_address"].startswith("http://127.0.0.1:")
+    assert values["decode_input_request"] == "false"
+
+
+def test_generate_single_model_serves_the_callers_model_store(monkeypatch, no_plugin, fake_env):
+    # 1.10.1's file: containers that start MMS themselves with --model-store and no --models
+    # (Hugging Face's HF_MODEL_ID path) get every model of that store, and MMS_* variables work.
+    monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", False)
     text = model_server._generate_mms_config_properties(fake_env(), "a.b")
-    assert text.startswith(open(model_server.DEFAULT_MMS_CONFIG_FILE).read())
-    assert "default_service_handler=a.b\n" in text
-    assert "inference_address=http://0.0.0.0:8080\n" in text
-    assert "management_address=http://127.0.0.1:" in text
-    assert "decode_input_request=false" in text
+    values = properties_of(text)
+    assert values["load_models"] == "ALL"
+    assert values["enable_envvars_config"] == "true"
+    assert "model_store" not in values
+    assert text.count("enable_envvars_config=") == 1
 
 
 def test_generate_multi_model(monkeypatch, no_plugin, fake_env):
     monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", True)
-    text = model_server._generate_mms_config_properties(fake_env(), "a.b")
-    assert text.startswith(open(model_server.MME_MMS_CONFIG_FILE).read())
-    assert "management_address=http://0.0.0.0:8080\n" in text
-    assert "model_store={}\n".format(model_server.MODEL_STORE) in text
+    values = properties_of(model_server._generate_mms_config_properties(fake_env(), "a.b"))
+    assert values["management_address"] == "http://0.0.0.0:8080"
+    assert values["model_store"] == model_server.MODEL_STORE == "/"
+    assert values["enable_envvars_config"] == "true"
+    assert "load_models" not in values
+
+
+def test_generate_with_a_1_10_1_environment_object(monkeypatch, no_plugin):
+    # Containers may pass an object with only 1.10.1's Environment properties (strings for
+    # the workers, as HF's toolkit sets env._model_server_workers = "2").
+    env = SimpleNamespace(
+        inference_http_port="8080",
+        management_http_port="8080",
+        model_server_workers="2",
+        model_server_timeout=60,
+        model_server_timeout_seconds=None,
+        vmargs="-Xmx1g",
+        max_request_size=None,
+        safe_port_range=None,
+    )
+    monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", False)
+    values = properties_of(model_server._generate_mms_config_properties(env))
+    assert values["default_workers_per_model"] == "2"
+    assert values["default_response_timeout_seconds"] == "60"
+    assert values["vmargs"] == "-Xmx1g"
+    assert "default_service_handler" not in values
 
 
 def test_create_config_file_writes_mms_config_file(monkeypatch, tmp_path, no_plugin, fake_env):
@@ -115,28 +158,77 @@ INDEX = (
 )
 
 
-def test_codeartifact_index(monkeypatch):
-    class Client:
-        def get_authorization_token(self, domain, domainOwner):
-            assert (domain, domainOwner) == ("dom", "123456789012")
-            return {"authorizationToken": "TOKEN"}
+class FakeCodeArtifact:
+    """Stands in for a boto3 CodeArtifact client: records calls, answers like the service."""
 
-    fake_boto3 = SimpleNamespace(client=lambda name, region_name: Client())
-    monkeypatch.setitem(sys.modules, "boto3", fake_boto3)
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+        self.calls = []
+
+    def get_authorization_token(self, domain, domainOwner):
+        self.calls.append(("token", domain, domainOwner))
+        return {"authorizationToken": "TOKEN"}
+
+    def get_repository_endpoint(self, domain, domainOwner, repository, format):
+        self.calls.append(("endpoint", domain, domainOwner, repository, format))
+        return {"repositoryEndpoint": self.endpoint}
+
+
+def test_codeartifact_index_comes_from_the_repository_endpoint(monkeypatch):
+    client = FakeCodeArtifact(
+        "https://dom-123456789012.d.codeartifact.us-west-2.amazonaws.com/pypi/repo/"
+    )
+    made = []
+
+    def make_client(name, region_name):
+        made.append((name, region_name))
+        return client
+
+    monkeypatch.setitem(sys.modules, "boto3", SimpleNamespace(client=make_client))
     monkeypatch.setenv(
         "CA_REPOSITORY_ARN", "arn:aws:codeartifact:us-west-2:123456789012:repository/dom/repo"
     )
     assert model_server._get_codeartifact_index() == INDEX
+    assert made == [("codeartifact", "us-west-2")]
+    assert client.calls == [
+        ("token", "dom", "123456789012"),
+        ("endpoint", "dom", "123456789012", "repo", "pypi"),
+    ]
     calls = []
     monkeypatch.setattr(subprocess, "check_call", lambda cmd, cwd=None: calls.append(cmd))
     model_server._install_requirements()
     assert calls[0][-2:] == ["-i", INDEX]
 
 
-def test_codeartifact_bad_arn(monkeypatch):
-    monkeypatch.setenv("CA_REPOSITORY_ARN", "arn:aws:s3:::bucket")
+def test_codeartifact_index_in_another_partition(monkeypatch):
+    # aws-cn endpoints end in amazonaws.com.cn: the URL cannot be built from the ARN.
+    endpoint = "https://dom-111122223333.d.codeartifact.cn-north-1.amazonaws.com.cn/pypi/my-repo"
+    client = FakeCodeArtifact(endpoint)
+    monkeypatch.setenv(
+        "CA_REPOSITORY_ARN",
+        "arn:aws-cn:codeartifact:cn-north-1:111122223333:repository/dom/my-repo",
+    )
+    assert model_server._get_codeartifact_index(client) == (
+        "https://aws:TOKEN@dom-111122223333.d.codeartifact.cn-north-1.amazonaws.com.cn"
+        "/pypi/my-repo/simple/"
+    )
+    assert client.calls[1] == ("endpoint", "dom", "111122223333", "my-repo", "pypi")
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:s3:::bucket",
+        "arn:aws:codeartifact:us-west-2:123456789012:repository/dom",
+        "arn:aws:codeartifact::123456789012:repository/dom/repo",
+    ],
+)
+def test_codeartifact_bad_arn(monkeypatch, arn):
+    monkeypatch.setenv("CA_REPOSITORY_ARN", arn)
+    client = FakeCodeArtifact("https://unused/")
     with pytest.raises(ValueError, match="CA_REPOSITORY_ARN"):
-        model_server._get_codeartifact_index()
+        model_server._get_codeartifact_index(client)
+    assert client.calls == []
 
 
 def test_adapt_to_mms_format_without_model_archiver(monkeypatch, tmp_path):
@@ -146,7 +238,8 @@ def test_adapt_to_mms_format_without_model_archiver(monkeypatch, tmp_path):
     export = tmp_path / "export"
     monkeypatch.setattr(model_server, "DEFAULT_MMS_MODEL_EXPORT_DIRECTORY", str(export))
     model_server._adapt_to_mms_format("my.handler", str(model))
-    model_server._adapt_to_mms_format("my.handler", str(model))  # repeatable
+    monkeypatch.setattr(model_server.environment, "model_dir", str(model))
+    model_server._adapt_to_mms_format("my.handler")  # 1.10.1's one-argument call; repeatable
     target = export / "model"
     manifest = json.loads((target / "MAR-INF" / "MANIFEST.json").read_text())
     assert manifest["model"] == {
@@ -201,7 +294,12 @@ def test_start_runs_supervisor_and_maps_exit_codes(monkeypatch, tmp_path, no_plu
     assert cmd[cmd.index("-f") + 1] == str(tmp_path / "mms.properties")
     assert seen["env"]["SAGEMAKER_LOAD_FAILURE_FILE"] == str(tmp_path / "state" / "load-failures")
     assert seen["grace"] == model_server.DEFAULT_SHUTDOWN_GRACE_SECONDS
-    assert "default_service_handler=my.handler" in open(tmp_path / "mms.properties").read()
+    written = properties_of(open(tmp_path / "mms.properties").read())
+    assert written["default_service_handler"] == "my.handler"
+    # the project's own start path keeps its defaults: MMS_* variables off, models named on
+    # the command line rather than load_models=ALL
+    assert written["enable_envvars_config"] == "false"
+    assert "load_models" not in written
     assert "patches" not in cmd[cmd.index("-cp") + 1]
 
     monkeypatch.setenv("SAGEMAKER_MMS_PATCHES_PATH", "/x/fix.jar")

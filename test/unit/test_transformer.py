@@ -610,3 +610,195 @@ def test_transform_with_none_data_only_initializes(tmp_path):
     service = Transformer()
     assert service.transform(None, FakeContext(model_dir=str(tmp_path))) is None
     assert service._initialized
+
+
+# ---- context passing, 1.10.1 calling convention ---------------------------------------------
+
+
+class BatchSizeHandler(DefaultInferenceHandler):
+    """Like MXNet's handler: an extra model_fn parameter with a default that is not a context."""
+
+    def default_model_fn(self, model_dir, preferred_batch_size=1):
+        return {"batch": preferred_batch_size}
+
+    def default_predict_fn(self, data, model):
+        return [model["batch"]]
+
+
+def test_extra_parameter_with_a_default_keeps_its_default(tmp_path):
+    service = loaded(tmp_path, source=None, handler=BatchSizeHandler())
+    assert service._model == {"batch": 1}
+    result, context = run(service, [b"[0]"], [JSON_HEADERS])
+    assert status(context)[0] == 200 and json.loads(result[0]) == [1]
+
+
+@pytest.mark.parametrize(
+    "signature, gets_context",
+    [
+        ("model_dir, context", True),
+        ("model_dir, ctx", True),  # extra parameter without a default
+        ("model_dir, context=None", True),
+        ("model_dir, batch=1, context=None", True),  # by keyword
+        ("model_dir, *, context=None", True),
+        ("model_dir, batch=1", False),
+        ("model_dir", False),
+    ],
+)
+def test_context_goes_to_context_or_a_parameter_without_default(tmp_path, signature, gets_context):
+    names = [part.split("=")[0].strip() for part in signature.split(",")]
+    context_name = next((n for n in names[1:] if n in ("context", "ctx")), None)
+    body = "return {}".format(context_name) if context_name else "return 'none'"
+    source = "def model_fn({}):\n    {}\n\ndef predict_fn(data, model):\n    return [0]\n".format(
+        signature, body
+    )
+    write_code(tmp_path, source)
+    context = FakeContext(str(tmp_path))
+    service = Transformer()
+    service.validate_and_initialize(model_dir=str(tmp_path), context=context)
+    assert (service._model is context) is gets_context
+    if not gets_context:
+        assert service._model == "none"
+
+
+def test_run_handler_function_with_1_10_1s_convention(tmp_path):
+    # A subclass calls hooks with their own arguments only; the Transformer adds the context.
+    seen = {}
+
+    class Handler(DefaultInferenceHandler):
+        def default_model_fn(self, model_dir, context):
+            seen["load"] = context
+            return "m"
+
+        def default_input_fn(self, input_data, content_type, context):
+            seen["input"] = context
+            return input_data
+
+        def default_predict_fn(self, data, model, context=None):
+            seen["predict"] = context
+            return data
+
+        def default_output_fn(self, prediction, accept):
+            return "out:" + prediction, "text/plain"
+
+    class Subclass(Transformer):
+        def _default_transform_fn(self, model, input_data, content_type, accept):
+            data = self._run_handler_function(self._input_fn, *(input_data, content_type))
+            prediction = self._run_handler_function(self._predict_fn, *(data, model))
+            return self._run_handler_function(self._output_fn, *(prediction, accept))
+
+    service = loaded(tmp_path, source=None, handler=Handler(), cls=Subclass)
+    result, context = run(service, [b"abc"], [{"Content-Type": "text/csv"}])
+    assert result == ["out:abc"], result
+    assert seen["input"] is context and seen["predict"] is context
+    assert seen["load"] is not None
+    # the library's own convention (context last) still works from a subclass
+    assert service._run_handler_function(service._predict_fn, "d", "m", "ctx") == "d"
+    assert seen["predict"] == "ctx"
+
+
+# ---- input_fn errors are the client's --------------------------------------------------------
+
+
+BAD_INPUT_MODEL = """
+import json
+
+
+def model_fn(model_dir):
+    return None
+
+
+def input_fn(input_data, content_type):
+    if content_type == "application/x-key":
+        return {}["missing"]
+    if content_type == "application/x-type":
+        return len(5)
+    if content_type == "application/x-bytes":
+        return input_data.decode("utf-8")
+    return json.loads(input_data)
+
+
+def predict_fn(data, model):
+    if data == "explode":
+        raise ValueError("predict blew up")
+    return data
+"""
+
+
+@pytest.mark.parametrize(
+    "content_type, body, error",
+    [
+        ("application/json", b"{not json", "JSONDecodeError"),
+        ("application/x-bytes", b"\xff\xfe", "UnicodeDecodeError"),
+        ("application/x-key", b"", "KeyError"),
+        ("application/x-type", b"", "TypeError"),
+    ],
+)
+def test_input_fn_errors_answer_400(tmp_path, monkeypatch, content_type, body, error):
+    monkeypatch.delenv("SAGEMAKER_INPUT_FN_ERRORS_AS_500", raising=False)
+    service = loaded(tmp_path, BAD_INPUT_MODEL)
+    result, context = run(service, [body], [{"Content-Type": content_type}])
+    assert status(context)[0] == 400
+    assert result[0].startswith("input_fn could not read the request: " + error)
+    assert "\n" not in result[0]
+
+
+def test_predict_fn_errors_stay_500(tmp_path):
+    service = loaded(tmp_path, BAD_INPUT_MODEL)
+    result, context = run(service, [b'"explode"'], [{"Content-Type": "application/json"}])
+    assert status(context)[0] == 500
+    assert result[0] == "ValueError: predict blew up"
+
+
+@pytest.mark.parametrize("value", ["true", "1", "yes"])
+def test_a_variable_restores_500_for_input_fn_errors(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("SAGEMAKER_INPUT_FN_ERRORS_AS_500", value)
+    service = loaded(tmp_path, BAD_INPUT_MODEL)
+    result, context = run(service, [b"{not json"], [{"Content-Type": "application/json"}])
+    assert status(context)[0] == 500
+    assert result[0].startswith("JSONDecodeError: ")
+
+
+def test_return_traceback_applies_when_the_user_module_fails_at_import(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAGEMAKER_RETURN_TRACEBACK", "true")
+    write_code(tmp_path, "import json\nraise ImportError('no such framework')\n")
+    result, context = run(Transformer(), [b"1"], [{}], model_dir=str(tmp_path))
+    assert status(context)[0] == 500
+    assert result[0].startswith("ImportError: no such framework\nTraceback (most recent call")
+    assert "inference.py" in result[0]
+    monkeypatch.setenv("SAGEMAKER_RETURN_TRACEBACK", "false")
+    result, context = run(Transformer(), [b"1"], [{}], model_dir=str(tmp_path))
+    assert result[0] == "ImportError: no such framework"
+
+
+class OwnTransformFn(Transformer):
+    """Overrides _default_transform_fn and keeps the library's output_fn, as MXNet's does."""
+
+    def _default_transform_fn(self, model, input_data, content_type, accept):
+        prediction = self._predict_fn(self._input_fn(input_data, content_type), model)
+        return self._output_fn(prediction, accept)
+
+
+@pytest.mark.parametrize(
+    "accept, expected_type, expected_body",
+    [
+        ("text/csv, application/json", "text/csv", "2,4\n"),
+        ("application/x-unknown, text/csv", "text/csv", "2,4\n"),
+        ("application/json", "application/json", "[[2, 4]]"),
+    ],
+)
+def test_subclass_transform_with_the_library_output_fn_and_an_accept_list(
+    tmp_path, accept, expected_type, expected_body
+):
+    service = loaded(tmp_path, cls=OwnTransformFn)
+    headers = {"Content-Type": "application/json", "Accept": accept}
+    result, context = run(service, [b"[[1, 2]]"], [headers])
+    assert status(context)[0] == 200, result
+    assert context.get_response_content_type(0) == expected_type
+    assert result == [expected_body]
+
+
+def test_subclass_transform_with_an_accept_nothing_encodes(tmp_path):
+    service = loaded(tmp_path, cls=OwnTransformFn)
+    headers = {"Content-Type": "application/json", "Accept": "image/png"}
+    result, context = run(service, [b"[[1, 2]]"], [headers])
+    assert status(context)[0] == 406

@@ -57,16 +57,31 @@ def test_parse_accept_garbage_is_bad_request():
 @pytest.mark.parametrize(
     "raw, clean",
     [
-        ("a\r\nb", "a b"),
+        ("a\r\nb", "a  b"),
         ("a\nb\rc", "a b c"),
-        ("line\n", "line"),
-        ("x\u2028y\x85z", "x y z"),
+        ("line\n", "line "),
+        ("\r\n\r\n", "    "),
+        ("x\u2028y\tz", "x\u2028y\tz"),
         ("plain", "plain"),
         (ValueError("a\nb"), "a b"),
     ],
 )
-def test_remove_crlf(raw, clean):
+def test_remove_crlf_replaces_each_cr_and_lf(raw, clean):
+    # 1.10.1's rule: one space per CR and per LF, nothing stripped or collapsed
     assert utils.remove_crlf(raw) == clean
+
+
+@pytest.mark.parametrize(
+    "raw, clean",
+    [
+        ("a\r\nb", "a b"),
+        ("line\n", "line"),
+        ("x\u2028y\x85z", "x y z"),
+        (ValueError("a\nb"), "a b"),
+    ],
+)
+def test_one_line_collapses_every_line_break(raw, clean):
+    assert utils.one_line(raw) == clean
 
 
 def test_optional_orjson_is_module_or_none():

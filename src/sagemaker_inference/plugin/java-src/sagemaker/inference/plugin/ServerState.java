@@ -33,9 +33,14 @@ final class ServerState {
 
     private ServerState() {}
 
+    /** SAGEMAKER_MULTI_MODEL read by the library's one boolean rule (environment.parse_bool). */
     static boolean isMultiModel() {
         String value = System.getenv(MULTI_MODEL_ENV);
-        return value != null && "true".equalsIgnoreCase(value.trim());
+        if (value == null) {
+            return false;
+        }
+        String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+        return v.equals("true") || v.equals("1") || v.equals("yes") || v.equals("on");
     }
 
     /**
