@@ -69,6 +69,23 @@ class MediaType:
         return text
 
 
+class NegotiatedAccept(str):
+    """What a user's or a framework's hook gets as ``accept``: the best concrete media type of
+    the request's Accept header, which simple code compares or encodes with as it is.
+
+    ``header`` keeps the header itself, and ``utils.parse_accept(accept)`` ranks every type the
+    header lists, as it would for the raw header: code written for 1.10.1, which passed the raw
+    header and let toolkits walk it for a type they support, keeps working.
+    """
+
+    header: str
+
+    def __new__(cls, value: str, header: str) -> "NegotiatedAccept":
+        negotiated = super().__new__(cls, value)
+        negotiated.header = header
+        return negotiated
+
+
 def _quote(value: str) -> str:
     return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
 

@@ -707,7 +707,7 @@ class Transformer(object):
             ranges = mediatypes.parse_accept(accept)
             for media_range in ranges:
                 if media_range.type != "*" and media_range.subtype != "*":
-                    return media_range.essence
+                    return mediatypes.NegotiatedAccept(media_range.essence, accept)
             if not ranges or any(r.matches(default_essence) for r in ranges):
                 return default_accept
             return ranges[0].essence

@@ -48,7 +48,8 @@ def parse_accept(accept: Optional[str]) -> List[str]:
     """
     from sagemaker_inference import mediatypes  # imported here: mediatypes -> errors -> utils
 
-    return [media_range.essence for media_range in mediatypes.parse_accept(accept)]
+    header = getattr(accept, "header", accept)  # a NegotiatedAccept: the whole header
+    return [media_range.essence for media_range in mediatypes.parse_accept(header)]
 
 
 def remove_crlf(illegal_string: Any) -> str:

@@ -335,6 +335,35 @@ def test_user_output_fn_gets_best_concrete_accept(tmp_path, accept, expected):
     assert sys.modules["inference"].calls[-1] == ("output_fn", expected)
 
 
+WALKING_OUTPUT_MODEL = """
+from sagemaker_inference import encoder, errors, utils
+
+
+def model_fn(model_dir):
+    return None
+
+
+def predict_fn(data, model):
+    return [[1.0, 2.0]]
+
+
+def output_fn(prediction, accept):
+    # what the PyTorch and MXNet toolkits do: walk the Accept list for a type they can encode
+    for content_type in utils.parse_accept(accept):
+        if content_type in encoder.SUPPORTED_CONTENT_TYPES:
+            return encoder.encode(prediction, content_type), content_type
+    raise errors.UnsupportedFormatError(accept)
+"""
+
+
+def test_a_hook_that_walks_accept_sees_every_listed_type(tmp_path):
+    service = loaded(tmp_path, WALKING_OUTPUT_MODEL)
+    headers = {"Content-Type": "application/json", "Accept": "application/x-foo, text/csv"}
+    result, context = run(service, [b"[1]"], [headers])
+    assert result == ["1.0,2.0\n"], result
+    assert context.get_response_content_type(0) == "text/csv"
+
+
 def test_text_body_decoded_with_declared_charset_for_user_input_fn(tmp_path):
     source = """
     def model_fn(model_dir):

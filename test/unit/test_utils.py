@@ -88,3 +88,11 @@ def test_optional_orjson_is_module_or_none():
     module = utils.optional_orjson()
     assert module is None or hasattr(module, "loads")
     assert utils.optional_orjson() is module
+
+
+def test_parse_accept_of_a_negotiated_accept_ranks_the_whole_header():
+    from sagemaker_inference import mediatypes
+
+    accept = mediatypes.NegotiatedAccept("application/x-foo", "text/csv;q=0.5, application/x-foo")
+    assert accept == "application/x-foo"
+    assert utils.parse_accept(accept) == ["application/x-foo", "text/csv"]
