@@ -49,10 +49,11 @@ def fake_javac(tmp_path, monkeypatch):
 
 @pytest.fixture
 def server_jar(tmp_path, monkeypatch):
-    """A stand-in model-server.jar naming the class the patches replace, MMS 1.1.11."""
+    """A stand-in model-server.jar naming the classes the patches replace, MMS 1.1.11."""
     jar = tmp_path / "model-server.jar"
     with zipfile.ZipFile(str(jar), "w") as archive:
-        archive.writestr(DECODER_CLASS, b"not really a class")
+        for name in plugin.PATCHED_CLASSES:
+            archive.writestr(name, b"not really a class")
     monkeypatch.setattr(plugin, "model_server_jar", lambda: str(jar))
     monkeypatch.setattr(plugin, "mms_version", lambda: "1.1.11")
     return jar
@@ -294,14 +295,20 @@ def test_real_build_targets_java_8_class_files(tmp_path):
 
 
 @needs_javac
-def test_real_patches_jar_holds_only_the_decoder(tmp_path):
+def test_real_patches_jar_holds_the_patched_classes_and_their_helpers(tmp_path):
     jar = plugin.ensure_patches(str(tmp_path / "cache"))
     assert jar is not None
     with zipfile.ZipFile(jar) as archive:
         classes = [name for name in archive.namelist() if name.endswith(".class")]
         header = archive.read(DECODER_CLASS)[:8]
-    assert DECODER_CLASS in classes
-    assert all(name.startswith("com/amazonaws/ml/mms/util/codec/") for name in classes)
+    assert set(plugin.PATCHED_CLASSES) <= set(classes)
+    # Besides the replaced MMS classes only the library's own helpers, in their own package.
+    helpers = set(classes) - set(plugin.PATCHED_CLASSES)
+    assert all(
+        name.startswith("com/amazonaws/ml/mms/sagemaker/")
+        or name.startswith("com/amazonaws/ml/mms/util/codec/ModelResponseDecoder$")
+        for name in helpers
+    ), helpers
     assert int.from_bytes(header[6:8], "big") == 52  # Java 8
     with zipfile.ZipFile(
         os.path.join(plugin.ensure_plugin(str(tmp_path / "cache")), plugin.PLUGIN_JAR_NAME)

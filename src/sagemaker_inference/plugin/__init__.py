@@ -47,7 +47,10 @@ PATCHES_KEY_PREFIX = "patches-"
 # The MMS versions whose worker frame layout the patched decoder was written against.
 PATCHED_MMS_SERIES = ("1.1.",)
 # Classes the patches replace; the build checks model-server.jar still has them.
-PATCHED_CLASSES = ("com/amazonaws/ml/mms/util/codec/ModelResponseDecoder.class",)
+PATCHED_CLASSES = (
+    "com/amazonaws/ml/mms/util/codec/ModelResponseDecoder.class",
+    "com/amazonaws/ml/mms/ServerInitializer.class",
+)
 CACHE_DIR_ENV = "SAGEMAKER_MMS_PLUGIN_CACHE_DIR"
 JDK_HINT = (
     "install a JDK (for example `apt-get install openjdk-17-jdk-headless`, or set JAVA_HOME to "

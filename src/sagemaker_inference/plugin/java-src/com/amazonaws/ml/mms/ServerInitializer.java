@@ -1,0 +1,84 @@
+/*
+ * Part of sagemaker-inference (Apache License 2.0).
+ *
+ * Stand-in for Multi Model Server 1.1's channel initializer, shipped in the "patches" jar that
+ * goes BEFORE model-server.jar on java's class path. It builds the same Netty pipeline as MMS's
+ * own (optional TLS, HTTP codec, body aggregator, MMS's request handler chain) with the
+ * library's guards added around it:
+ *   - on connectors that serve the management API, POST /models is checked before MMS sees it:
+ *     the model name must be a plain name and, on a multi-model endpoint, the model's url must
+ *     lie inside $SAGEMAKER_BASE_DIR/models once symlinks and ".." are resolved.
+ */
+package com.amazonaws.ml.mms;
+
+import com.amazonaws.ml.mms.http.ApiDescriptionRequestHandler;
+import com.amazonaws.ml.mms.http.HttpRequestHandler;
+import com.amazonaws.ml.mms.http.HttpRequestHandlerChain;
+import com.amazonaws.ml.mms.http.InferenceRequestHandler;
+import com.amazonaws.ml.mms.http.InvalidRequestHandler;
+import com.amazonaws.ml.mms.http.ManagementRequestHandler;
+import com.amazonaws.ml.mms.sagemaker.ManagementGuard;
+import com.amazonaws.ml.mms.servingsdk.impl.PluginsManager;
+import com.amazonaws.ml.mms.util.ConfigManager;
+import com.amazonaws.ml.mms.util.ConnectorType;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.ssl.SslContext;
+
+public class ServerInitializer extends ChannelInitializer<Channel> {
+
+    private final ConnectorType connectorType;
+    private final SslContext sslCtx;
+
+    public ServerInitializer(SslContext sslCtx, ConnectorType connectorType) {
+        this.sslCtx = sslCtx;
+        this.connectorType = connectorType;
+    }
+
+    @Override
+    public void initChannel(Channel ch) {
+        ChannelPipeline pipeline = ch.pipeline();
+        ConfigManager config = ConfigManager.getInstance();
+        if (sslCtx != null) {
+            pipeline.addLast("ssl", sslCtx.newHandler(ch.alloc()));
+        }
+        pipeline.addLast("http", new HttpServerCodec());
+        pipeline.addLast("aggregator", new HttpObjectAggregator(config.getMaxRequestSize()));
+
+        boolean inference = servesInference();
+        boolean management = servesManagement();
+        if (management) {
+            pipeline.addLast("sagemaker-management-guard", new ManagementGuard(config));
+        }
+
+        HttpRequestHandlerChain first = new ApiDescriptionRequestHandler(connectorType);
+        HttpRequestHandlerChain last = first;
+        if (inference) {
+            last =
+                    last.setNextHandler(
+                            new InferenceRequestHandler(
+                                    PluginsManager.getInstance().getInferenceEndpoints()));
+        }
+        if (management) {
+            last =
+                    last.setNextHandler(
+                            new ManagementRequestHandler(
+                                    PluginsManager.getInstance().getManagementEndpoints()));
+        }
+        last.setNextHandler(new InvalidRequestHandler());
+        pipeline.addLast("handler", new HttpRequestHandler(first));
+    }
+
+    private boolean servesInference() {
+        return ConnectorType.BOTH.equals(connectorType)
+                || ConnectorType.INFERENCE_CONNECTOR.equals(connectorType);
+    }
+
+    private boolean servesManagement() {
+        return ConnectorType.BOTH.equals(connectorType)
+                || ConnectorType.MANAGEMENT_CONNECTOR.equals(connectorType);
+    }
+}
