@@ -5,6 +5,8 @@
  * goes BEFORE model-server.jar on java's class path. It builds the same Netty pipeline as MMS's
  * own (optional TLS, HTTP codec, body aggregator, MMS's request handler chain) with the
  * library's guards added around it:
+ *   - the aggregator answers an oversized body with a 413 that says what the limit is and which
+ *     setting raises it (MMS's sends an empty 413);
  *   - on connectors that serve the management API, POST /models is checked before MMS sees it:
  *     the model name must be a plain name and, on a multi-model endpoint, the model's url must
  *     lie inside $SAGEMAKER_BASE_DIR/models once symlinks and ".." are resolved.
@@ -18,13 +20,13 @@ import com.amazonaws.ml.mms.http.InferenceRequestHandler;
 import com.amazonaws.ml.mms.http.InvalidRequestHandler;
 import com.amazonaws.ml.mms.http.ManagementRequestHandler;
 import com.amazonaws.ml.mms.sagemaker.ManagementGuard;
+import com.amazonaws.ml.mms.sagemaker.SizeLimitedAggregator;
 import com.amazonaws.ml.mms.servingsdk.impl.PluginsManager;
 import com.amazonaws.ml.mms.util.ConfigManager;
 import com.amazonaws.ml.mms.util.ConnectorType;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
 
@@ -46,7 +48,7 @@ public class ServerInitializer extends ChannelInitializer<Channel> {
             pipeline.addLast("ssl", sslCtx.newHandler(ch.alloc()));
         }
         pipeline.addLast("http", new HttpServerCodec());
-        pipeline.addLast("aggregator", new HttpObjectAggregator(config.getMaxRequestSize()));
+        pipeline.addLast("aggregator", new SizeLimitedAggregator(config.getMaxRequestSize()));
 
         boolean inference = servesInference();
         boolean management = servesManagement();
