@@ -19,6 +19,10 @@ DEFAULT_HTTP_PORT = "8080"
 DEFAULT_VMARGS = "-XX:-UseContainerSupport"
 DEFAULT_LOG_LEVEL = "INFO"
 DEFAULT_MAX_LOAD_FAILURES = 3
+# MMS 1.1 refuses worker answers with a body above this many bytes unless max_response_size says
+# otherwise; MMS reads the setting as a Java int.
+DEFAULT_MAX_RESPONSE_SIZE = 6553500
+MAX_MEGABYTES = 2047
 
 _TRUE = frozenset(("true", "1", "yes", "on"))
 _FALSE = frozenset(("false", "0", "no", "off", ""))
@@ -49,6 +53,24 @@ def _integer(
     if value < minimum:
         raise ValueError("{}={!r} must be at least {}".format(name, raw, minimum))
     return value
+
+
+def _megabytes(environ: Mapping[str, str], name: str) -> Optional[int]:
+    """A positive number of megabytes (MiB) as bytes, None when unset; at most 2047 MiB."""
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return None
+    try:
+        megabytes = float(raw)
+    except ValueError:
+        megabytes = -1.0
+    if not 0 < megabytes <= MAX_MEGABYTES:
+        raise ValueError(
+            "{}={!r} is not a number of megabytes above 0 and at most {}".format(
+                name, raw, MAX_MEGABYTES
+            )
+        )
+    return int(megabytes * 1024 * 1024)
 
 
 def _port(environ: Mapping[str, str], name: str, default: str) -> str:
@@ -119,6 +141,9 @@ class Environment(object):
                     )
                 )
             self._max_request_size = int(megabytes * 1024 * 1024)
+        self._max_response_size = _megabytes(env, parameters.MAX_RESPONSE_SIZE_ENV)
+        if self._max_response_size is None:
+            self._max_response_size = max(self._max_request_size or 0, DEFAULT_MAX_RESPONSE_SIZE)
         self._log_level = env.get(parameters.LOG_LEVEL_ENV) or DEFAULT_LOG_LEVEL
         self._return_traceback = _flag(env, parameters.RETURN_TRACEBACK_ENV)
         self._handler = env.get(parameters.HANDLER_ENV) or None
@@ -199,6 +224,15 @@ class Environment(object):
     def max_request_size(self) -> Optional[int]:
         """``SAGEMAKER_MAX_PAYLOAD_IN_MB`` converted to bytes, or None when unset."""
         return self._max_request_size
+
+    @property
+    def max_response_size(self) -> int:
+        """Largest response body in bytes a worker may send (MMS's ``max_response_size``).
+
+        ``SAGEMAKER_MAX_RESPONSE_SIZE_IN_MB`` when set; otherwise the larger of
+        ``SAGEMAKER_MAX_PAYLOAD_IN_MB`` and MMS's default of 6553500 bytes.
+        """
+        return self._max_response_size
 
     @property
     def log_level(self) -> str:

@@ -124,3 +124,25 @@ def test_module_level_directories(monkeypatch):
         monkeypatch.undo()
         importlib.reload(environment)
     assert environment.base_dir == os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml")
+
+
+def test_response_limit_defaults_to_mms_and_follows_the_payload_setting():
+    assert environment.Environment({}).max_response_size == 6553500
+    assert environment.Environment({"SAGEMAKER_MAX_PAYLOAD_IN_MB": "1"}).max_response_size == (
+        6553500
+    )
+    payload = environment.Environment({"SAGEMAKER_MAX_PAYLOAD_IN_MB": "30"})
+    assert payload.max_response_size == 30 * 1024 * 1024
+
+
+def test_explicit_response_limit_wins():
+    env = environment.Environment(
+        {"SAGEMAKER_MAX_PAYLOAD_IN_MB": "30", "SAGEMAKER_MAX_RESPONSE_SIZE_IN_MB": "2"}
+    )
+    assert env.max_response_size == 2 * 1024 * 1024
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "ten", "4096"])
+def test_bad_response_limit_names_the_variable(raw):
+    with pytest.raises(ValueError, match="SAGEMAKER_MAX_RESPONSE_SIZE_IN_MB"):
+        environment.Environment({"SAGEMAKER_MAX_RESPONSE_SIZE_IN_MB": raw})

@@ -161,3 +161,10 @@ def test_templates_are_shipped():
         mms_config.LOG4J2_CONFIG,
     ):
         assert os.path.isfile(path)
+
+
+def test_response_limit_is_written_from_the_environment(fake_env):
+    text = mms_config.generate_properties(
+        fake_env(max_response_size=3 * 1024 * 1024), None, management_port=1
+    )
+    assert props(text)["max_response_size"] == str(3 * 1024 * 1024)
