@@ -13,6 +13,7 @@ from typing import Any, List, Optional
 from sagemaker_inference import environment, parameters, utils
 from sagemaker_inference import logging as sm_logging
 from sagemaker_inference.transformer import ERROR_CONTENT_TYPE, Transformer
+from sagemaker_inference.watchdog import HangWatchdog
 
 logger = sm_logging.get_logger()
 
@@ -88,6 +89,8 @@ class DefaultHandlerService(object):
     _drop_metrics = False
     # Largest body MMS's front end takes from a worker (max_response_size); read at initialize.
     max_response_size = environment.DEFAULT_MAX_RESPONSE_SIZE
+    # Inside an MMS worker: ends the worker when a request outlives the response timeout.
+    _watchdog: Optional[HangWatchdog] = None
 
     def __init__(self, transformer: Optional[Transformer] = None):
         self._service = transformer if transformer is not None else Transformer()
@@ -97,8 +100,17 @@ class DefaultHandlerService(object):
 
         MMS's front end would otherwise drop the whole answer as a corrupt frame and kill this
         worker ("Worker died.", the model loaded again); the 500 names the limit and the setting.
+        Inside an MMS worker a batch that runs past the response timeout ends the worker (see
+        :mod:`sagemaker_inference.watchdog`): MMS has answered it and replaced the worker.
         """
-        result = self._service.transform(data, context)
+        watchdog = self._watchdog
+        if watchdog is not None:
+            watchdog.enter()
+        try:
+            result = self._service.transform(data, context)
+        finally:
+            if watchdog is not None:
+                watchdog.leave()
         if isinstance(result, list):
             for index, body in enumerate(result):
                 size = _wire_size(body, self.max_response_size)
@@ -118,7 +130,10 @@ class DefaultHandlerService(object):
         """
         sm_logging.configure_logger()
         self._drop_metrics = not sm_logging.metrics_wanted(os.environ.get(parameters.LOG_LEVEL_ENV))
-        self.max_response_size = environment.Environment().max_response_size
+        env = environment.Environment()
+        self.max_response_size = env.max_response_size
+        if _in_model_server_worker():
+            self._watchdog = HangWatchdog(env.response_timeout_seconds)
         properties = getattr(context, "system_properties", None) or {}
         model_dir = properties.get("model_dir") or environment.model_dir
         try:
