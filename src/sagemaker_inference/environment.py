@@ -23,6 +23,7 @@ DEFAULT_MAX_LOAD_FAILURES = 3
 # otherwise; MMS reads the setting as a Java int.
 DEFAULT_MAX_RESPONSE_SIZE = 6553500
 MAX_MEGABYTES = 2047
+DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS = 60
 
 _TRUE = frozenset(("true", "1", "yes", "on"))
 _FALSE = frozenset(("false", "0", "no", "off", ""))
@@ -144,6 +145,9 @@ class Environment(object):
         self._max_response_size = _megabytes(env, parameters.MAX_RESPONSE_SIZE_ENV)
         if self._max_response_size is None:
             self._max_response_size = max(self._max_request_size or 0, DEFAULT_MAX_RESPONSE_SIZE)
+        self._keep_alive_timeout_seconds = _integer(
+            env, parameters.KEEP_ALIVE_TIMEOUT_ENV, DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS, minimum=0
+        )
         self._log_level = env.get(parameters.LOG_LEVEL_ENV) or DEFAULT_LOG_LEVEL
         self._return_traceback = _flag(env, parameters.RETURN_TRACEBACK_ENV)
         self._handler = env.get(parameters.HANDLER_ENV) or None
@@ -233,6 +237,15 @@ class Environment(object):
         ``SAGEMAKER_MAX_PAYLOAD_IN_MB`` and MMS's default of 6553500 bytes.
         """
         return self._max_response_size
+
+    @property
+    def keep_alive_timeout_seconds(self) -> int:
+        """Seconds an HTTP connection may stay open with no request in flight (0: no limit).
+
+        The Java front end reads the variable itself (the library's patched MMS pipeline); it
+        is validated here so that a bad value fails at start.
+        """
+        return self._keep_alive_timeout_seconds
 
     @property
     def log_level(self) -> str:

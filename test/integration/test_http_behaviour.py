@@ -1,11 +1,13 @@
 """HTTP behaviour of the Java front end with the library's patches, over raw sockets.
 
-One single-model server (1 MB request limit) for the module; each test opens its own
-connections to 127.0.0.1.
+One single-model server (1 MB request limit, 3 s keep-alive timeout) for the module; each test
+opens its own connections to 127.0.0.1.
 """
 
 import json
 import socket
+import textwrap
+import time
 from typing import Dict, Optional, Tuple
 
 import pytest
@@ -17,12 +19,32 @@ pytestmark = pytest.mark.timeout(240)
 LIMIT_MB = 1
 LIMIT_BYTES = LIMIT_MB * 1024 * 1024
 SOCKET_TIMEOUT = 30
+IDLE_SECONDS = 3
+
+# The reliability model ([[x, ...]] -> x * FACTOR); [[-5, s]] sleeps s seconds first.
+SOURCE = reliability_server.INFERENCE_SOURCE + textwrap.dedent("""
+
+    _scale = predict_fn
+
+
+    def predict_fn(data, model):
+        import time
+
+        rows = np.asarray(data, dtype=float)
+        if rows.ndim == 2 and rows.shape[1] == 2 and rows[0, 0] == -5:
+            time.sleep(rows[0, 1])
+        return _scale(data, model)
+    """)
 
 
 @pytest.fixture(scope="module")
 def server():
-    env = {"SAGEMAKER_MAX_PAYLOAD_IN_MB": str(LIMIT_MB)}
-    yield from reliability_server.module_server(env)
+    env = {
+        "SAGEMAKER_MAX_PAYLOAD_IN_MB": str(LIMIT_MB),
+        "SAGEMAKER_KEEP_ALIVE_TIMEOUT_SECONDS": str(IDLE_SECONDS),
+        "SAGEMAKER_MODEL_SERVER_WORKERS": "2",
+    }
+    yield from reliability_server.module_server(env, source=SOURCE)
 
 
 def connect(server) -> socket.socket:
@@ -59,14 +81,35 @@ def request_bytes(
     body: bytes = reliability_server.VALID_BODY,
     extra: Optional[Dict[str, str]] = None,
     send_body: bool = True,
+    version: str = "HTTP/1.1",
 ) -> bytes:
     headers = {"Host": "127.0.0.1", "Content-Type": "application/json"}
     headers["Content-Length"] = str(len(body))
     headers.update(extra or {})
-    head = "POST /invocations HTTP/1.1\r\n" + "".join(
+    head = "POST /invocations {}\r\n".format(version) + "".join(
         "{}: {}\r\n".format(key, value) for key, value in headers.items()
     )
     return head.encode("latin-1") + b"\r\n" + (body if send_body else b"")
+
+
+def closed_within(sock: socket.socket, seconds: float) -> Optional[float]:
+    """Seconds until the server closed ``sock`` (None if it stayed open ``seconds``)."""
+    started = time.monotonic()
+    sock.settimeout(seconds)
+    try:
+        while True:
+            if not sock.recv(65536):
+                return time.monotonic() - started
+    except socket.timeout:
+        return None
+    except ConnectionResetError:
+        return time.monotonic() - started
+    finally:
+        sock.settimeout(SOCKET_TIMEOUT)
+
+
+def valid_answer(body: bytes) -> bool:
+    return json.loads(body) == reliability_server.VALID_ANSWER
 
 
 def assert_413_with_reason(status, headers, body):
@@ -103,3 +146,48 @@ def test_body_at_the_limit_is_not_refused(server):
         sock.sendall(request_bytes(body))
         status, _, answer, _ = read_response(sock)
     assert status == 200, answer
+
+
+def test_connection_close_from_the_client_is_honoured(server):
+    with connect(server) as sock:
+        sock.sendall(request_bytes(extra={"Connection": "close"}))
+        status, headers, body, _ = read_response(sock)
+        assert status == 200 and valid_answer(body)
+        assert headers.get("connection", "").lower() == "close"
+        assert closed_within(sock, 2) is not None, "the server kept the connection open"
+
+
+def test_http_1_0_without_keep_alive_is_closed_after_the_answer(server):
+    with connect(server) as sock:
+        sock.sendall(request_bytes(version="HTTP/1.0"))
+        status, _, body, _ = read_response(sock)
+        assert status == 200 and valid_answer(body)
+        assert closed_within(sock, 2) is not None
+
+
+def test_keep_alive_connection_serves_several_requests(server):
+    with connect(server) as sock:
+        for _ in range(3):
+            sock.sendall(request_bytes())
+            status, headers, body, _ = read_response(sock)
+            assert status == 200 and valid_answer(body)
+            assert headers.get("connection", "").lower() != "close"
+
+
+def test_idle_keep_alive_connection_is_closed_after_the_timeout(server):
+    with connect(server) as sock:
+        sock.sendall(request_bytes())
+        status, _, _, _ = read_response(sock)
+        assert status == 200
+        waited = closed_within(sock, IDLE_SECONDS + 10)
+    assert waited is not None, "idle connection still open after {} s".format(IDLE_SECONDS + 10)
+    assert IDLE_SECONDS - 1 <= waited <= IDLE_SECONDS + 3
+
+
+def test_request_slower_than_the_idle_timeout_is_still_answered(server):
+    slow = json.dumps([[-5, IDLE_SECONDS + 2]]).encode()
+    with connect(server) as sock:
+        sock.sendall(request_bytes(slow))
+        status, _, body, _ = read_response(sock)
+    assert status == 200, body
+    assert json.loads(body) == [[-5 * reliability_server.FACTOR, (IDLE_SECONDS + 2) * 2.0]]

@@ -146,3 +146,12 @@ def test_explicit_response_limit_wins():
 def test_bad_response_limit_names_the_variable(raw):
     with pytest.raises(ValueError, match="SAGEMAKER_MAX_RESPONSE_SIZE_IN_MB"):
         environment.Environment({"SAGEMAKER_MAX_RESPONSE_SIZE_IN_MB": raw})
+
+
+def test_keep_alive_timeout_default_zero_and_invalid():
+    assert environment.Environment({}).keep_alive_timeout_seconds == 60
+    env = environment.Environment({"SAGEMAKER_KEEP_ALIVE_TIMEOUT_SECONDS": "0"})
+    assert env.keep_alive_timeout_seconds == 0
+    for raw in ("-1", "soon"):
+        with pytest.raises(ValueError, match="SAGEMAKER_KEEP_ALIVE_TIMEOUT_SECONDS"):
+            environment.Environment({"SAGEMAKER_KEEP_ALIVE_TIMEOUT_SECONDS": raw})

@@ -7,6 +7,8 @@
  * library's guards added around it:
  *   - the aggregator answers an oversized body with a 413 that says what the limit is and which
  *     setting raises it (MMS's sends an empty 413);
+ *   - every connection honours "Connection: close" and is closed after
+ *     SAGEMAKER_KEEP_ALIVE_TIMEOUT_SECONDS without a request in flight (RequestGuard);
  *   - on connectors that serve the management API, POST /models is checked before MMS sees it:
  *     the model name must be a plain name and, on a multi-model endpoint, the model's url must
  *     lie inside $SAGEMAKER_BASE_DIR/models once symlinks and ".." are resolved.
@@ -20,6 +22,7 @@ import com.amazonaws.ml.mms.http.InferenceRequestHandler;
 import com.amazonaws.ml.mms.http.InvalidRequestHandler;
 import com.amazonaws.ml.mms.http.ManagementRequestHandler;
 import com.amazonaws.ml.mms.sagemaker.ManagementGuard;
+import com.amazonaws.ml.mms.sagemaker.RequestGuard;
 import com.amazonaws.ml.mms.sagemaker.SizeLimitedAggregator;
 import com.amazonaws.ml.mms.servingsdk.impl.PluginsManager;
 import com.amazonaws.ml.mms.util.ConfigManager;
@@ -29,6 +32,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.timeout.IdleStateHandler;
 
 public class ServerInitializer extends ChannelInitializer<Channel> {
 
@@ -47,7 +51,12 @@ public class ServerInitializer extends ChannelInitializer<Channel> {
         if (sslCtx != null) {
             pipeline.addLast("ssl", sslCtx.newHandler(ch.alloc()));
         }
+        int idleSeconds = RequestGuard.keepAliveTimeoutSeconds();
+        if (idleSeconds > 0) {
+            pipeline.addLast("sagemaker-idle", new IdleStateHandler(0, 0, idleSeconds));
+        }
         pipeline.addLast("http", new HttpServerCodec());
+        pipeline.addLast("sagemaker-connection", new RequestGuard());
         pipeline.addLast("aggregator", new SizeLimitedAggregator(config.getMaxRequestSize()));
 
         boolean inference = servesInference();
