@@ -7,6 +7,7 @@
  * library's guards added around it:
  *   - the aggregator answers an oversized body with a 413 that says what the limit is and which
  *     setting raises it (MMS's sends an empty 413);
+ *   - connections close with FIN, not with the reset MMS's SO_LINGER=0 gives;
  *   - every connection honours "Connection: close" and is closed after
  *     SAGEMAKER_KEEP_ALIVE_TIMEOUT_SECONDS without a request in flight (RequestGuard);
  *   - on connectors that serve the management API, POST /models is checked before MMS sees it:
@@ -29,6 +30,7 @@ import com.amazonaws.ml.mms.util.ConfigManager;
 import com.amazonaws.ml.mms.util.ConnectorType;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
@@ -46,6 +48,10 @@ public class ServerInitializer extends ChannelInitializer<Channel> {
 
     @Override
     public void initChannel(Channel ch) {
+        // MMS sets SO_LINGER=0 on every connection, so each close it makes (after an error, and
+        // now after "Connection: close" or an idle timeout) reached the client as a reset.
+        // Lingering off: a close sends what is left and then FIN.
+        ch.config().setOption(ChannelOption.SO_LINGER, -1);
         ChannelPipeline pipeline = ch.pipeline();
         ConfigManager config = ConfigManager.getInstance();
         if (sslCtx != null) {
