@@ -10,6 +10,8 @@
  *   - connections close with FIN, not with the reset MMS's SO_LINGER=0 gives;
  *   - every connection honours "Connection: close" and is closed after
  *     SAGEMAKER_KEEP_ALIVE_TIMEOUT_SECONDS without a request in flight (RequestGuard);
+ *   - header values that are not ASCII are read as UTF-8, or refused with 400
+ *     (HeaderCharsetGuard); MMS garbled them;
  *   - on connectors that serve the management API, POST /models is checked before MMS sees it:
  *     the model name must be a plain name and, on a multi-model endpoint, the model's url must
  *     lie inside $SAGEMAKER_BASE_DIR/models once symlinks and ".." are resolved.
@@ -22,6 +24,7 @@ import com.amazonaws.ml.mms.http.HttpRequestHandlerChain;
 import com.amazonaws.ml.mms.http.InferenceRequestHandler;
 import com.amazonaws.ml.mms.http.InvalidRequestHandler;
 import com.amazonaws.ml.mms.http.ManagementRequestHandler;
+import com.amazonaws.ml.mms.sagemaker.HeaderCharsetGuard;
 import com.amazonaws.ml.mms.sagemaker.ManagementGuard;
 import com.amazonaws.ml.mms.sagemaker.RequestGuard;
 import com.amazonaws.ml.mms.sagemaker.SizeLimitedAggregator;
@@ -64,6 +67,8 @@ public class ServerInitializer extends ChannelInitializer<Channel> {
         pipeline.addLast("http", new HttpServerCodec());
         pipeline.addLast("sagemaker-connection", new RequestGuard());
         pipeline.addLast("aggregator", new SizeLimitedAggregator(config.getMaxRequestSize()));
+
+        pipeline.addLast("sagemaker-header-charset", new HeaderCharsetGuard());
 
         boolean inference = servesInference();
         boolean management = servesManagement();
