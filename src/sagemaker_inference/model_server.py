@@ -95,6 +95,7 @@ def start_model_server(handler_service: str = DEFAULT_HANDLER_SERVICE) -> int:
     else:
         child_env.pop(parameters.LOAD_FAILURE_FILE_ENV, None)
 
+    patches = mms_config.patches_path()
     runtime_dir = tempfile.mkdtemp(prefix="sagemaker-mms-")
     try:
         cmd = mms_command.build_command(
@@ -107,7 +108,7 @@ def start_model_server(handler_service: str = DEFAULT_HANDLER_SERVICE) -> int:
             log_level=env.log_level,
             tmp_dir=runtime_dir,
             plugins_path=plugins,
-            patches_path=mms_config.patches_path(),
+            patches_path=patches,
         )
         port = int(env.inference_http_port)
         watcher = supervisor.Supervisor(
@@ -120,6 +121,8 @@ def start_model_server(handler_service: str = DEFAULT_HANDLER_SERVICE) -> int:
             max_load_failures=env.max_load_failures,
             grace_seconds=_shutdown_grace_seconds(),
             startup_timeout=env.startup_timeout,
+            # The patched front end drains itself on SIGTERM (503 to new requests).
+            java_drains=bool(patches),
         )
         code = watcher.run()
     finally:

@@ -239,6 +239,7 @@ class Supervisor:
         poll_interval: float = 0.2,
         backend_grace: float = 3.0,
         discovery_interval: float = 5.0,
+        java_drains: bool = False,
     ):
         self.cmd = cmd
         self.env = dict(env) if env is not None else None
@@ -252,6 +253,8 @@ class Supervisor:
         self.poll_interval = poll_interval
         self.backend_grace = backend_grace
         self.discovery_interval = discovery_interval
+        # The JVM runs the library's patched front end, which drains on SIGTERM by itself.
+        self.java_drains = java_drains
         self.process: Optional[subprocess.Popen] = None
         self._java: Optional[psutil.Process] = None
         self._stop_signal: Optional[int] = None
@@ -471,12 +474,30 @@ class Supervisor:
         if time.monotonic() >= deadline:
             LOGGER.warning("Grace period over with requests still running; stopping anyway")
 
+    def _let_java_drain(self, deadline: float) -> None:
+        """SIGTERM the patched JVM, which answers 503 to new requests, finishes the ones it has
+        and exits; kill it if it is still running at ``deadline``."""
+        assert self.process is not None
+        self._snapshot()
+        try:
+            self.process.send_signal(signal.SIGTERM)
+        except OSError:
+            return
+        try:
+            code = self.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            LOGGER.info("MMS answered its in-flight requests and exited with code %s", code)
+        except subprocess.TimeoutExpired:
+            LOGGER.warning("Grace period over with requests still running; stopping anyway")
+            self.process.kill()
+
     def stop(self, graceful: bool = True) -> None:
         """Stop the JVM (after draining when graceful) and every process it started."""
         if self.process is None:
             return
         start = time.monotonic()
-        if graceful and self.process.poll() is None:
+        if graceful and self.java_drains and self.process.poll() is None:
+            self._let_java_drain(start + self.grace_seconds)
+        elif graceful and self.process.poll() is None:
             self._drain(start + self.grace_seconds)
         if self.process.poll() is None:
             self._snapshot()

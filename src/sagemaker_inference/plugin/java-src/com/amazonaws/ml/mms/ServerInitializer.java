@@ -7,6 +7,8 @@
  * library's guards added around it:
  *   - the aggregator answers an oversized body with a 413 that says what the limit is and which
  *     setting raises it (MMS's sends an empty 413);
+ *   - SIGTERM drains the server: new requests get 503, those read before are answered,
+ *     then the JVM exits 0 (Drain);
  *   - connections close with FIN, not with the reset MMS's SO_LINGER=0 gives;
  *   - every connection honours "Connection: close" and is closed after
  *     SAGEMAKER_KEEP_ALIVE_TIMEOUT_SECONDS without a request in flight (RequestGuard);
@@ -24,6 +26,7 @@ import com.amazonaws.ml.mms.http.HttpRequestHandlerChain;
 import com.amazonaws.ml.mms.http.InferenceRequestHandler;
 import com.amazonaws.ml.mms.http.InvalidRequestHandler;
 import com.amazonaws.ml.mms.http.ManagementRequestHandler;
+import com.amazonaws.ml.mms.sagemaker.Drain;
 import com.amazonaws.ml.mms.sagemaker.HeaderCharsetGuard;
 import com.amazonaws.ml.mms.sagemaker.ManagementGuard;
 import com.amazonaws.ml.mms.sagemaker.RequestGuard;
@@ -47,6 +50,7 @@ public class ServerInitializer extends ChannelInitializer<Channel> {
     public ServerInitializer(SslContext sslCtx, ConnectorType connectorType) {
         this.sslCtx = sslCtx;
         this.connectorType = connectorType;
+        Drain.install();
     }
 
     @Override

@@ -10,6 +10,10 @@
  *   idle connections    With no request in flight for SAGEMAKER_KEEP_ALIVE_TIMEOUT_SECONDS
  *                       (default 60; 0 keeps idle connections open for ever, as MMS does) the
  *                       connection is closed. A request that takes longer is not cut off.
+ *   draining            After SIGTERM (see Drain) a new request is answered 503 with
+ *                       Connection: close, after any answers the connection still owes;
+ *                       answers to requests read before carry Connection: close.
+ * It also counts the requests in flight for Drain.
  */
 package com.amazonaws.ml.mms.sagemaker;
 
@@ -17,14 +21,17 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +48,12 @@ public class RequestGuard extends ChannelDuplexHandler {
     private boolean responding;
     /** Close the connection once no request is in flight. */
     private boolean closeWhenIdle;
+    /** The JVM is about to exit: output is shut down, input is read and dropped. */
+    private boolean closingDown;
+    /** Dropping the body of a request refused while draining. */
+    private boolean refusing;
+    /** A refused request waits for the answers to earlier requests on this connection. */
+    private boolean refusalPending;
 
     /** The idle timeout in seconds from the environment; 0 disables it. */
     public static int keepAliveTimeoutSeconds() {
@@ -65,14 +78,66 @@ public class RequestGuard extends ChannelDuplexHandler {
     }
 
     @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        Drain.register(ctx.channel());
+        ctx.fireChannelActive();
+    }
+
+    @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        if (closingDown) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (refusing) {
+            // The rest of a request refused while draining: read and dropped.
+            boolean last = msg instanceof LastHttpContent;
+            ReferenceCountUtil.release(msg);
+            if (last) {
+                refusing = false;
+                refuseWhenIdle(ctx);
+            }
+            return;
+        }
         if (msg instanceof HttpRequest) {
+            if (Drain.isDraining()) {
+                Drain.requestStarted(); // the 503 still has to be written before the exit
+                closeWhenIdle = true;
+                boolean last = msg instanceof LastHttpContent;
+                ReferenceCountUtil.release(msg);
+                if (last) {
+                    refuseWhenIdle(ctx);
+                } else {
+                    refusing = true;
+                }
+                return;
+            }
             inFlight++;
+            Drain.requestStarted();
             if (!HttpUtil.isKeepAlive((HttpRequest) msg)) {
                 closeWhenIdle = true;
             }
         }
         ctx.fireChannelRead(msg);
+    }
+
+    /** Answer a request refused while draining, after the answers this connection owes. */
+    private void refuseWhenIdle(ChannelHandlerContext ctx) {
+        if (inFlight > 0) {
+            refusalPending = true;
+            return;
+        }
+        ctx.writeAndFlush(
+                        ErrorReplies.response(
+                                HttpResponseStatus.SERVICE_UNAVAILABLE,
+                                "ServiceUnavailableException",
+                                "The server is shutting down and takes no new requests"))
+                .addListener(
+                        (ChannelFutureListener)
+                                future -> {
+                                    Drain.requestFinished();
+                                    future.channel().close();
+                                });
     }
 
     @Override
@@ -92,20 +157,58 @@ public class RequestGuard extends ChannelDuplexHandler {
             }
         }
         boolean finished = responding && msg instanceof LastHttpContent;
+        if (finished && promise.isVoid()) {
+            promise = promise.unvoid(); // listeners are added below
+        }
         ctx.write(msg, promise);
-        if (finished) {
-            responding = false;
-            inFlight = Math.max(0, inFlight - 1);
-            if (closeWhenIdle && inFlight == 0) {
-                promise.addListener(ChannelFutureListener.CLOSE);
-            }
+        if (!finished) {
+            return;
+        }
+        responding = false;
+        if (inFlight == 0) {
+            return; // an answer to nothing this guard counted
+        }
+        inFlight--;
+        promise.addListener((ChannelFutureListener) future -> Drain.requestFinished());
+        if (inFlight > 0) {
+            return;
+        }
+        if (refusalPending) {
+            refusalPending = false;
+            ctx.flush();
+            refuseWhenIdle(ctx);
+        } else if (closeWhenIdle) {
+            promise.addListener(ChannelFutureListener.CLOSE);
         }
     }
 
     @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        // Requests that will never be answered on this connection no longer hold up a drain.
+        Drain.requestsFinished(inFlight + (refusing || refusalPending ? 1 : 0));
+        inFlight = 0;
+        refusing = false;
+        refusalPending = false;
+        ctx.fireChannelInactive();
+    }
+
+    @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt == Drain.CLOSING) {
+            closingDown = true;
+            if (ctx.channel() instanceof DuplexChannel) {
+                ((DuplexChannel) ctx.channel()).shutdownOutput();
+            } else {
+                ctx.close();
+            }
+            return;
+        }
+        if (evt == Drain.STARTED) {
+            closeWhenIdle = true; // the answers still owed say Connection: close
+            return;
+        }
         if (evt instanceof IdleStateEvent) {
-            if (inFlight == 0) {
+            if (inFlight == 0 && !refusing && !refusalPending) {
                 ctx.close();
             }
             return;
