@@ -192,3 +192,19 @@ def test_request_slower_than_the_idle_timeout_is_still_answered(server):
         status, _, body, _ = read_response(sock)
     assert status == 200, body
     assert json.loads(body) == [[-5 * reliability_server.FACTOR, (IDLE_SECONDS + 2) * 2.0]]
+
+
+def test_pipelined_requests_are_answered_in_request_order(server):
+    slow = json.dumps([[-5, 1.5]]).encode()
+    fast = json.dumps([[7, 8]]).encode()
+    with connect(server) as sock:
+        sock.sendall(request_bytes(slow) + request_bytes(fast) + request_bytes(fast))
+        first = read_response(sock)
+        second = read_response(sock, first[3])
+        third = read_response(sock, second[3])
+    answers = [json.loads(response[2]) for response in (first, second, third)]
+    factor = reliability_server.FACTOR
+    assert [response[0] for response in (first, second, third)] == [200, 200, 200]
+    assert answers == [[[-5 * factor, 1.5 * factor]], [[7 * factor, 8 * factor]]] + [
+        [[7 * factor, 8 * factor]]
+    ]

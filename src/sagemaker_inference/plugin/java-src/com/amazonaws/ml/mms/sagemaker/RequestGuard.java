@@ -13,6 +13,10 @@
  *   draining            After SIGTERM (see Drain) a new request is answered 503 with
  *                       Connection: close, after any answers the connection still owes;
  *                       answers to requests read before carry Connection: close.
+ *   pipelining          A request that arrives while an earlier one on the connection is
+ *                       unanswered is held (and reading paused) until that answer is written,
+ *                       so answers come in request order; MMS ran them side by side and
+ *                       answered whichever finished first.
  * It also counts the requests in flight for Drain.
  */
 package com.amazonaws.ml.mms.sagemaker;
@@ -32,6 +36,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,6 +53,8 @@ public class RequestGuard extends ChannelDuplexHandler {
     private boolean responding;
     /** Close the connection once no request is in flight. */
     private boolean closeWhenIdle;
+    /** Pipelined requests (and their parts) read while an earlier one is unanswered. */
+    private final ArrayDeque<Object> held = new ArrayDeque<>();
     /** The JVM is about to exit: output is shut down, input is read and dropped. */
     private boolean closingDown;
     /** Dropping the body of a request refused while draining. */
@@ -85,6 +92,49 @@ public class RequestGuard extends ChannelDuplexHandler {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        if (closingDown) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (!held.isEmpty() || (msg instanceof HttpRequest && inFlight > 0)) {
+            // A pipelined request: MMS would run it beside the one in flight and answer
+            // whichever finishes first. Hold it (and stop reading) until the answer is out.
+            held.add(msg);
+            ctx.channel().config().setAutoRead(false);
+            return;
+        }
+        process(ctx, msg);
+    }
+
+    /** Passes held requests on, one at a time, once the connection owes no answer. */
+    private void releaseHeld(ChannelHandlerContext ctx) {
+        while (!held.isEmpty() && inFlight == 0 && !refusing && !refusalPending) {
+            Object msg = held.poll();
+            try {
+                process(ctx, msg);
+            } catch (Exception e) {
+                ctx.fireExceptionCaught(e);
+                return;
+            }
+            if (inFlight > 0 || refusing) {
+                // Its remaining parts follow it; the next request waits for its answer.
+                while (!held.isEmpty() && !(held.peek() instanceof HttpRequest)) {
+                    try {
+                        process(ctx, held.poll());
+                    } catch (Exception e) {
+                        ctx.fireExceptionCaught(e);
+                        return;
+                    }
+                }
+            }
+        }
+        if (held.isEmpty() && ctx.channel().isActive()) {
+            ctx.channel().config().setAutoRead(true);
+            ctx.read();
+        }
+    }
+
+    private void process(ChannelHandlerContext ctx, Object msg) throws Exception {
         if (closingDown) {
             ReferenceCountUtil.release(msg);
             return;
@@ -179,6 +229,8 @@ public class RequestGuard extends ChannelDuplexHandler {
             refuseWhenIdle(ctx);
         } else if (closeWhenIdle) {
             promise.addListener(ChannelFutureListener.CLOSE);
+        } else if (!held.isEmpty()) {
+            ctx.executor().execute(() -> releaseHeld(ctx));
         }
     }
 
@@ -189,6 +241,9 @@ public class RequestGuard extends ChannelDuplexHandler {
         inFlight = 0;
         refusing = false;
         refusalPending = false;
+        while (!held.isEmpty()) {
+            ReferenceCountUtil.release(held.poll());
+        }
         ctx.fireChannelInactive();
     }
 
