@@ -14,6 +14,8 @@
  *     SAGEMAKER_KEEP_ALIVE_TIMEOUT_SECONDS without a request in flight (RequestGuard);
  *   - header values that are not ASCII are read as UTF-8, or refused with 400
  *     (HeaderCharsetGuard); MMS garbled them;
+ *   - unloading a model waits for its invocations in flight, refusing new ones with 503
+ *     (UnloadGate); MMS killed them ("Worker died.") or left them unanswered;
  *   - on connectors that serve the management API, POST /models is checked before MMS sees it:
  *     the model name must be a plain name and, on a multi-model endpoint, the model's url must
  *     lie inside $SAGEMAKER_BASE_DIR/models once symlinks and ".." are resolved.
@@ -31,6 +33,7 @@ import com.amazonaws.ml.mms.sagemaker.HeaderCharsetGuard;
 import com.amazonaws.ml.mms.sagemaker.ManagementGuard;
 import com.amazonaws.ml.mms.sagemaker.RequestGuard;
 import com.amazonaws.ml.mms.sagemaker.SizeLimitedAggregator;
+import com.amazonaws.ml.mms.sagemaker.UnloadGate;
 import com.amazonaws.ml.mms.servingsdk.impl.PluginsManager;
 import com.amazonaws.ml.mms.util.ConfigManager;
 import com.amazonaws.ml.mms.util.ConnectorType;
@@ -73,6 +76,7 @@ public class ServerInitializer extends ChannelInitializer<Channel> {
         pipeline.addLast("aggregator", new SizeLimitedAggregator(config.getMaxRequestSize()));
 
         pipeline.addLast("sagemaker-header-charset", new HeaderCharsetGuard());
+        pipeline.addLast("sagemaker-unload-gate", new UnloadGate());
 
         boolean inference = servesInference();
         boolean management = servesManagement();
