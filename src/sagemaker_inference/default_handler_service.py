@@ -12,6 +12,7 @@ from typing import Any, List, Optional
 
 from sagemaker_inference import environment, parameters, utils
 from sagemaker_inference import logging as sm_logging
+from sagemaker_inference.recycling import RETIRE_HEADER, WorkerRecycler
 from sagemaker_inference.transformer import ERROR_CONTENT_TYPE, Transformer
 from sagemaker_inference.watchdog import HangWatchdog
 
@@ -91,6 +92,8 @@ class DefaultHandlerService(object):
     max_response_size = environment.DEFAULT_MAX_RESPONSE_SIZE
     # Inside an MMS worker: ends the worker when a request outlives the response timeout.
     _watchdog: Optional[HangWatchdog] = None
+    # Inside an MMS worker, when a recycling bound is set: asks for the worker's replacement.
+    _recycler: Optional[WorkerRecycler] = None
 
     def __init__(self, transformer: Optional[Transformer] = None):
         self._service = transformer if transformer is not None else Transformer()
@@ -101,7 +104,9 @@ class DefaultHandlerService(object):
         MMS's front end would otherwise drop the whole answer as a corrupt frame and kill this
         worker ("Worker died.", the model loaded again); the 500 names the limit and the setting.
         Inside an MMS worker a batch that runs past the response timeout ends the worker (see
-        :mod:`sagemaker_inference.watchdog`): MMS has answered it and replaced the worker.
+        :mod:`sagemaker_inference.watchdog`): MMS has answered it and replaced the worker; and
+        once a recycling bound is reached the answer asks for the worker's replacement (see
+        :mod:`sagemaker_inference.recycling`).
         """
         watchdog = self._watchdog
         if watchdog is not None:
@@ -111,6 +116,9 @@ class DefaultHandlerService(object):
         finally:
             if watchdog is not None:
                 watchdog.leave()
+        recycler = self._recycler
+        if recycler is not None and recycler.after(len(data or ())) and data:
+            context.set_response_header(0, RETIRE_HEADER, "1")
         if isinstance(result, list):
             for index, body in enumerate(result):
                 size = _wire_size(body, self.max_response_size)
@@ -134,6 +142,8 @@ class DefaultHandlerService(object):
         self.max_response_size = env.max_response_size
         if _in_model_server_worker():
             self._watchdog = HangWatchdog(env.response_timeout_seconds)
+            recycler = WorkerRecycler(env.max_requests_per_worker, env.max_worker_rss)
+            self._recycler = recycler if recycler.enabled else None
         properties = getattr(context, "system_properties", None) or {}
         model_dir = properties.get("model_dir") or environment.model_dir
         try:

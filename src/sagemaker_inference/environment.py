@@ -148,6 +148,10 @@ class Environment(object):
         self._keep_alive_timeout_seconds = _integer(
             env, parameters.KEEP_ALIVE_TIMEOUT_ENV, DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS, minimum=0
         )
+        self._max_requests_per_worker = _integer(
+            env, parameters.MAX_REQUESTS_PER_WORKER_ENV, None, minimum=0
+        )
+        self._max_worker_rss = _megabytes(env, parameters.MAX_WORKER_RSS_ENV)
         self._log_level = env.get(parameters.LOG_LEVEL_ENV) or DEFAULT_LOG_LEVEL
         self._return_traceback = _flag(env, parameters.RETURN_TRACEBACK_ENV)
         self._handler = env.get(parameters.HANDLER_ENV) or None
@@ -246,6 +250,16 @@ class Environment(object):
         is validated here so that a bad value fails at start.
         """
         return self._keep_alive_timeout_seconds
+
+    @property
+    def max_requests_per_worker(self) -> Optional[int]:
+        """Requests after which a worker is replaced (None or 0: never)."""
+        return self._max_requests_per_worker
+
+    @property
+    def max_worker_rss(self) -> Optional[int]:
+        """Resident memory in bytes above which a worker is replaced (None: no bound)."""
+        return self._max_worker_rss
 
     @property
     def log_level(self) -> str:

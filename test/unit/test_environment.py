@@ -155,3 +155,17 @@ def test_keep_alive_timeout_default_zero_and_invalid():
     for raw in ("-1", "soon"):
         with pytest.raises(ValueError, match="SAGEMAKER_KEEP_ALIVE_TIMEOUT_SECONDS"):
             environment.Environment({"SAGEMAKER_KEEP_ALIVE_TIMEOUT_SECONDS": raw})
+
+
+def test_recycling_settings():
+    env = environment.Environment({})
+    assert env.max_requests_per_worker is None and env.max_worker_rss is None
+    env = environment.Environment(
+        {"SAGEMAKER_MAX_REQUESTS_PER_WORKER": "1000", "SAGEMAKER_MAX_WORKER_RSS_MB": "512"}
+    )
+    assert env.max_requests_per_worker == 1000
+    assert env.max_worker_rss == 512 * 1024 * 1024
+    with pytest.raises(ValueError, match="SAGEMAKER_MAX_REQUESTS_PER_WORKER"):
+        environment.Environment({"SAGEMAKER_MAX_REQUESTS_PER_WORKER": "-3"})
+    with pytest.raises(ValueError, match="SAGEMAKER_MAX_WORKER_RSS_MB"):
+        environment.Environment({"SAGEMAKER_MAX_WORKER_RSS_MB": "lots"})
