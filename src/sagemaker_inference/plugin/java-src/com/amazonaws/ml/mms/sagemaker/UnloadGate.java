@@ -28,17 +28,16 @@ import io.netty.util.ReferenceCountUtil;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 public class UnloadGate extends ChannelDuplexHandler {
 
     private static final long POLL_MILLIS = 20;
     private static final long EXTRA_WAIT_MILLIS = 5000;
 
-    private static final ConcurrentHashMap<String, AtomicInteger> IN_FLIGHT =
-            new ConcurrentHashMap<>();
-    private static final ConcurrentHashMap<String, AtomicInteger> UNLOADING =
-            new ConcurrentHashMap<>();
+    // Counts per model name; a name is dropped when its count returns to 0, so invoking many
+    // unknown names leaves nothing behind.
+    private static final ConcurrentHashMap<String, Integer> IN_FLIGHT = new ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<String, Integer> UNLOADING = new ConcurrentHashMap<>();
 
     /** The model whose invocation this connection is answering, or null. */
     private String invoking;
@@ -67,7 +66,7 @@ public class UnloadGate extends ChannelDuplexHandler {
                                 "Model " + ErrorReplies.quote(invoked) + " is being unloaded"));
                 return;
             }
-            counter(IN_FLIGHT, invoked).incrementAndGet();
+            increment(IN_FLIGHT, invoked);
             invoking = invoked;
             ctx.fireChannelRead(msg);
             return;
@@ -76,7 +75,7 @@ public class UnloadGate extends ChannelDuplexHandler {
                 && segments.length == 2
                 && "models".equals(segments[0])) {
             unloading = segments[1];
-            counter(UNLOADING, unloading).incrementAndGet();
+            increment(UNLOADING, unloading);
             long waitMillis =
                     TimeUnit.SECONDS.toMillis(
                                     ConfigManager.getInstance().getDefaultResponseTimeoutSeconds())
@@ -93,8 +92,7 @@ public class UnloadGate extends ChannelDuplexHandler {
             ReferenceCountUtil.release(request);
             return;
         }
-        AtomicInteger running = IN_FLIGHT.get(model);
-        if (running == null || running.get() <= 0 || System.nanoTime() >= deadline) {
+        if (!IN_FLIGHT.containsKey(model) || System.nanoTime() >= deadline) {
             ctx.fireChannelRead(request);
             return;
         }
@@ -127,22 +125,25 @@ public class UnloadGate extends ChannelDuplexHandler {
 
     private void finish() {
         if (invoking != null) {
-            counter(IN_FLIGHT, invoking).decrementAndGet();
+            decrement(IN_FLIGHT, invoking);
             invoking = null;
         }
         if (unloading != null) {
-            counter(UNLOADING, unloading).decrementAndGet();
+            decrement(UNLOADING, unloading);
             unloading = null;
         }
     }
 
     static boolean isUnloading(String model) {
-        AtomicInteger count = UNLOADING.get(model);
-        return count != null && count.get() > 0;
+        return UNLOADING.containsKey(model);
     }
 
-    private static AtomicInteger counter(ConcurrentHashMap<String, AtomicInteger> map, String key) {
-        return map.computeIfAbsent(key, k -> new AtomicInteger());
+    private static void increment(ConcurrentHashMap<String, Integer> counts, String key) {
+        counts.merge(key, 1, Integer::sum);
+    }
+
+    private static void decrement(ConcurrentHashMap<String, Integer> counts, String key) {
+        counts.computeIfPresent(key, (k, count) -> count <= 1 ? null : count - 1);
     }
 
     private static String[] segments(String path) {
