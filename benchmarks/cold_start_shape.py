@@ -9,7 +9,7 @@ Each run starts ``start_model_server()`` the way a container's entrypoint does, 
 HOME, TMPDIR and base directory holding examples/fruit/model, no SAGEMAKER_ tuning variables
 (only the base directory, port, bind address and config path, which a test machine needs), and
 times the first 200 from POST /invocations. It reports the median and whether the readiness
-plugin and the decoder patch were in use. Only the standard library is needed; the interpreter
+plugin and the front-end patches were in use. Only the standard library is needed; the interpreter
 is the one the package is installed in (default: .venv/bin/python of this checkout).
 """
 
@@ -120,7 +120,7 @@ def one_start(python: str, src: str, jdk: bool, timeout: float) -> dict:
         return {
             "seconds": seconds,
             "plugin": "MMS plugin unavailable" not in text,
-            "patches": "MMS decoder patch unavailable" not in text,
+            "patches": "MMS front-end patches unavailable" not in text,
             "compiled": "Built MMS" in text,
         }
     finally:
@@ -141,7 +141,7 @@ def main(argv=None) -> int:
     print("source: %s, %s, empty HOME, %d runs" % (args.src, shape, args.runs))
     for index, result in enumerate(results, 1):
         print(
-            "  run %d: first prediction %s, /ping plugin %s, decoder patch %s, javac run %s"
+            "  run %d: first prediction %s, /ping plugin %s, front-end patches %s, javac run %s"
             % (
                 index,
                 "%.2f s" % result["seconds"] if result["seconds"] is not None else "never",

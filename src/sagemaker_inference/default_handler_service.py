@@ -12,7 +12,9 @@ from typing import Any, List, Optional
 
 from sagemaker_inference import environment, parameters, utils
 from sagemaker_inference import logging as sm_logging
-from sagemaker_inference.transformer import Transformer
+from sagemaker_inference.recycling import RETIRE_HEADER, WorkerRecycler
+from sagemaker_inference.transformer import ERROR_CONTENT_TYPE, Transformer
+from sagemaker_inference.watchdog import HangWatchdog
 
 logger = sm_logging.get_logger()
 
@@ -86,12 +88,44 @@ class DefaultHandlerService(object):
 
     exit_on_load_failure = True
     _drop_metrics = False
+    # Largest body MMS's front end takes from a worker (max_response_size); read at initialize.
+    max_response_size = environment.DEFAULT_MAX_RESPONSE_SIZE
+    # Inside an MMS worker: ends the worker when a request outlives the response timeout.
+    _watchdog: Optional[HangWatchdog] = None
+    # Inside an MMS worker, when a recycling bound is set: asks for the worker's replacement.
+    _recycler: Optional[WorkerRecycler] = None
 
     def __init__(self, transformer: Optional[Transformer] = None):
         self._service = transformer if transformer is not None else Transformer()
 
     def handle(self, data: Optional[List[Any]], context: Any) -> Optional[List[Any]]:
-        result = self._service.transform(data, context)
+        """Answer the batch; a body larger than ``max_response_size`` is replaced by a 500.
+
+        MMS's front end would otherwise drop the whole answer as a corrupt frame and kill this
+        worker ("Worker died.", the model loaded again); the 500 names the limit and the setting.
+        Inside an MMS worker a batch that runs past the response timeout ends the worker (see
+        :mod:`sagemaker_inference.watchdog`): MMS has answered it and replaced the worker; and
+        once a recycling bound is reached the answer asks for the worker's replacement (see
+        :mod:`sagemaker_inference.recycling`).
+        """
+        watchdog = self._watchdog
+        if watchdog is not None:
+            watchdog.enter()
+        try:
+            result = self._service.transform(data, context)
+        finally:
+            if watchdog is not None:
+                watchdog.leave()
+        recycler = self._recycler
+        if recycler is not None and recycler.after(len(data or ())) and data:
+            context.set_response_header(0, RETIRE_HEADER, "1")
+        if isinstance(result, list):
+            for index, body in enumerate(result):
+                size = _wire_size(body, self.max_response_size)
+                if size > self.max_response_size:
+                    result[index] = _response_too_large(
+                        context, index, size, self.max_response_size
+                    )
         if self._drop_metrics:
             _drop_request_metrics(context)
         return result
@@ -104,6 +138,12 @@ class DefaultHandlerService(object):
         """
         sm_logging.configure_logger()
         self._drop_metrics = not sm_logging.metrics_wanted(os.environ.get(parameters.LOG_LEVEL_ENV))
+        env = environment.Environment()
+        self.max_response_size = env.max_response_size
+        if _in_model_server_worker():
+            self._watchdog = HangWatchdog(env.response_timeout_seconds)
+            recycler = WorkerRecycler(env.max_requests_per_worker, env.max_worker_rss)
+            self._recycler = recycler if recycler.enabled else None
         properties = getattr(context, "system_properties", None) or {}
         model_dir = properties.get("model_dir") or environment.model_dir
         try:
@@ -115,6 +155,33 @@ class DefaultHandlerService(object):
             if self.exit_on_load_failure and _in_model_server_worker():
                 _exit_worker(1)
             raise
+
+
+def _wire_size(body: Any, limit: int) -> int:
+    """Bytes ``body`` takes on the wire (str as UTF-8); 0 for values MMS sizes itself.
+
+    A str is only encoded when its length alone cannot tell whether it fits.
+    """
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return memoryview(body).nbytes
+    if isinstance(body, str):
+        if len(body) > limit or len(body) * 4 <= limit:
+            return len(body)
+        return len(body.encode("utf-8", "surrogatepass"))
+    return 0
+
+
+def _response_too_large(context: Any, index: int, size: int, limit: int) -> str:
+    message = (
+        "The response of {} bytes is larger than the server's limit of {} bytes (MMS "
+        "max_response_size); set {} (or {}) to raise it".format(
+            size, limit, parameters.MAX_RESPONSE_SIZE_ENV, parameters.MAX_REQUEST_SIZE
+        )
+    )
+    logger.error("Request %d failed (500): %s", index, message)
+    context.set_response_status(code=500, phrase="Internal Server Error", idx=index)
+    context.set_response_content_type(index, ERROR_CONTENT_TYPE)
+    return message
 
 
 def _drop_request_metrics(context: Any) -> None:

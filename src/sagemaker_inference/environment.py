@@ -21,6 +21,11 @@ DEFAULT_VMARGS = "-XX:-UseContainerSupport"
 DEFAULT_LOG_LEVEL = "INFO"
 DEFAULT_MAX_LOAD_FAILURES = 3
 DEFAULT_BIND_ADDRESS = "0.0.0.0"
+# MMS 1.1 refuses worker answers with a body above this many bytes unless max_response_size says
+# otherwise; MMS reads the setting as a Java int.
+DEFAULT_MAX_RESPONSE_SIZE = 6553500
+MAX_MEGABYTES = 2047
+DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS = 60
 
 TRUE_VALUES = frozenset(("true", "1", "yes", "on"))
 FALSE_VALUES = frozenset(("false", "0", "no", "off", ""))
@@ -73,6 +78,24 @@ def _integer(
     if value < minimum:
         raise ValueError("{}={!r} must be at least {}".format(name, raw, minimum))
     return value
+
+
+def _megabytes(environ: Mapping[str, str], name: str) -> Optional[int]:
+    """A positive number of megabytes (MiB) as bytes, None when unset; at most 2047 MiB."""
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return None
+    try:
+        megabytes = float(raw)
+    except ValueError:
+        megabytes = -1.0
+    if not 0 < megabytes <= MAX_MEGABYTES:
+        raise ValueError(
+            "{}={!r} is not a number of megabytes above 0 and at most {}".format(
+                name, raw, MAX_MEGABYTES
+            )
+        )
+    return int(megabytes * 1024 * 1024)
 
 
 def _port(environ: Mapping[str, str], name: str, default: str) -> str:
@@ -153,6 +176,16 @@ class Environment(object):
                     )
                 )
             self._max_request_size = int(megabytes * 1024 * 1024)
+        self._max_response_size = _megabytes(env, parameters.MAX_RESPONSE_SIZE_ENV)
+        if self._max_response_size is None:
+            self._max_response_size = max(self._max_request_size or 0, DEFAULT_MAX_RESPONSE_SIZE)
+        self._keep_alive_timeout_seconds = _integer(
+            env, parameters.KEEP_ALIVE_TIMEOUT_ENV, DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS, minimum=0
+        )
+        self._max_requests_per_worker = _integer(
+            env, parameters.MAX_REQUESTS_PER_WORKER_ENV, None, minimum=0
+        )
+        self._max_worker_rss = _megabytes(env, parameters.MAX_WORKER_RSS_ENV)
         self._log_level = env.get(parameters.LOG_LEVEL_ENV) or DEFAULT_LOG_LEVEL
         self._return_traceback = flags[parameters.RETURN_TRACEBACK_ENV]
         self._input_fn_errors_as_500 = flags[parameters.INPUT_FN_ERRORS_AS_500_ENV]
@@ -240,6 +273,34 @@ class Environment(object):
     def max_request_size(self) -> Optional[int]:
         """``SAGEMAKER_MAX_PAYLOAD_IN_MB`` converted to bytes, or None when unset."""
         return self._max_request_size
+
+    @property
+    def max_response_size(self) -> int:
+        """Largest response body in bytes a worker may send (MMS's ``max_response_size``).
+
+        ``SAGEMAKER_MAX_RESPONSE_SIZE_IN_MB`` when set; otherwise the larger of
+        ``SAGEMAKER_MAX_PAYLOAD_IN_MB`` and MMS's default of 6553500 bytes.
+        """
+        return self._max_response_size
+
+    @property
+    def keep_alive_timeout_seconds(self) -> int:
+        """Seconds an HTTP connection may stay open with no request in flight (0: no limit).
+
+        The Java front end reads the variable itself (the library's patched MMS pipeline); it
+        is validated here so that a bad value fails at start.
+        """
+        return self._keep_alive_timeout_seconds
+
+    @property
+    def max_requests_per_worker(self) -> Optional[int]:
+        """Requests after which a worker is replaced (None or 0: never)."""
+        return self._max_requests_per_worker
+
+    @property
+    def max_worker_rss(self) -> Optional[int]:
+        """Resident memory in bytes above which a worker is replaced (None: no bound)."""
+        return self._max_worker_rss
 
     @property
     def log_level(self) -> str:

@@ -217,7 +217,7 @@ def patches_path() -> Optional[str]:
         return plugin.ensure_patches()
     except Exception as exc:  # noqa: B902 - a broken patch build must not stop the server
         LOGGER.warning(
-            "MMS decoder patch unavailable (%s: %s); MMS's own decoder is used.",
+            "MMS front-end patches unavailable (%s: %s); MMS's own classes are used.",
             type(exc).__name__,
             exc,
         )
@@ -269,6 +269,11 @@ def _custom_properties(
     if max_request:
         props["max_request_size"] = int(max_request)
         props["max_response_size"] = max(int(max_request), MMS_DEFAULT_MAX_SIZE)
+    max_response = getattr(env, "max_response_size", None)
+    if max_response:
+        # The workers read the same value from the environment and answer a larger body with a
+        # 500 that names it (default_handler_service), instead of MMS killing the worker.
+        props["max_response_size"] = int(max_response)
     return props
 
 

@@ -102,6 +102,7 @@ def start_model_server(handler_service: str = DEFAULT_HANDLER_SERVICE) -> int:
     else:
         child_env.pop(parameters.LOAD_FAILURE_FILE_ENV, None)
 
+    patches = mms_config.patches_path()
     runtime_dir = mms_config.runtime_dir()
     try:
         worker_errors = os.path.join(runtime_dir, "worker-errors")
@@ -115,7 +116,7 @@ def start_model_server(handler_service: str = DEFAULT_HANDLER_SERVICE) -> int:
             log_level=env.log_level,
             tmp_dir=runtime_dir,
             plugins_path=plugins,
-            patches_path=mms_config.patches_path(),
+            patches_path=patches,
             python=_worker_launcher(runtime_dir, worker_errors),
         )
         port = int(env.inference_http_port)
@@ -130,6 +131,8 @@ def start_model_server(handler_service: str = DEFAULT_HANDLER_SERVICE) -> int:
             grace_seconds=_shutdown_grace_seconds(),
             startup_timeout=env.startup_timeout,
             worker_error_file=worker_errors,
+            # The patched front end drains itself on SIGTERM (503 to new requests).
+            java_drains=bool(patches),
         )
         code = watcher.run()
     finally:

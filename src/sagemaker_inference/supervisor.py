@@ -242,6 +242,7 @@ class Supervisor:
         backend_grace: float = 3.0,
         discovery_interval: float = 5.0,
         worker_error_file: Optional[str] = None,
+        java_drains: bool = False,
     ):
         self.cmd = cmd
         self.env = dict(env) if env is not None else None
@@ -258,6 +259,8 @@ class Supervisor:
         self.worker_error_file = worker_error_file
         self._error_file_key: Optional[Tuple[int, int]] = None
         self._deaths = 0
+        # The JVM runs the library's patched front end, which drains on SIGTERM by itself.
+        self.java_drains = java_drains
         self.process: Optional[subprocess.Popen] = None
         self._java: Optional[psutil.Process] = None
         self._stop_signal: Optional[int] = None
@@ -515,12 +518,30 @@ class Supervisor:
         if time.monotonic() >= deadline:
             LOGGER.warning("Grace period over with requests still running; stopping anyway")
 
+    def _let_java_drain(self, deadline: float) -> None:
+        """SIGTERM the patched JVM, which answers 503 to new requests, finishes the ones it has
+        and exits; kill it if it is still running at ``deadline``."""
+        assert self.process is not None
+        self._snapshot()
+        try:
+            self.process.send_signal(signal.SIGTERM)
+        except OSError:
+            return
+        try:
+            code = self.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            LOGGER.info("MMS answered its in-flight requests and exited with code %s", code)
+        except subprocess.TimeoutExpired:
+            LOGGER.warning("Grace period over with requests still running; stopping anyway")
+            self.process.kill()
+
     def stop(self, graceful: bool = True) -> None:
         """Stop the JVM (after draining when graceful) and every process it started."""
         if self.process is None:
             return
         start = time.monotonic()
-        if graceful and self.process.poll() is None:
+        if graceful and self.java_drains and self.process.poll() is None:
+            self._let_java_drain(start + self.grace_seconds)
+        elif graceful and self.process.poll() is None:
             self._drain(start + self.grace_seconds)
         if self.process.poll() is None:
             self._snapshot()

@@ -167,3 +167,39 @@ def test_summary_without_traceback():
     summary = default_handler_service.load_failure_summary(RuntimeError("a\r\nb"))
     assert "\n" not in summary and "\r" not in summary
     assert " ".join(summary.split()) == "Model failed to load: RuntimeError: a b"
+
+
+class _Echo(Transformer):
+    """Answers each request with its own body, unchanged."""
+
+    def transform(self, data, context):
+        return [item["body"] for item in data]
+
+
+@pytest.mark.parametrize("too_big", [b"x" * 11, "x" * 11, "é" * 6, bytearray(b"y" * 12)])
+def test_body_over_the_response_limit_becomes_a_500_naming_the_setting(too_big):
+    service = DefaultHandlerService(transformer=_Echo())
+    service.max_response_size = 10
+    context = FakeContext(headers=({}, {}))
+    result = service.handle(batch(b"ok", too_big), context)
+    assert result[0] == b"ok"
+    assert context.get_response_status(0)[0] == 200
+    assert context.get_response_status(1)[0] == 500
+    assert "limit of 10 bytes" in result[1]
+    assert "SAGEMAKER_MAX_RESPONSE_SIZE_IN_MB" in result[1]
+    assert context.get_response_content_type(1).startswith("text/plain")
+
+
+def test_body_at_the_response_limit_is_sent():
+    service = DefaultHandlerService(transformer=_Echo())
+    service.max_response_size = 4
+    context = FakeContext(headers=({}, {}))
+    assert service.handle(batch(b"abcd", "éé"), context) == [b"abcd", "éé"]
+    assert context.get_response_status(1)[0] != 500
+
+
+def test_initialize_reads_the_response_limit(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAGEMAKER_MAX_RESPONSE_SIZE_IN_MB", "2")
+    service = DefaultHandlerService()
+    service.initialize(FakeContext(model_dir=model_dir_with(tmp_path, GOOD)))
+    assert service.max_response_size == 2 * 1024 * 1024

@@ -208,3 +208,48 @@ def test_model_dir_and_enable_multi_model_agree(tmp_path, raw):
         str(expected),
         str(expected),
     ]
+
+
+def test_response_limit_defaults_to_mms_and_follows_the_payload_setting():
+    assert environment.Environment({}).max_response_size == 6553500
+    assert environment.Environment({"SAGEMAKER_MAX_PAYLOAD_IN_MB": "1"}).max_response_size == (
+        6553500
+    )
+    payload = environment.Environment({"SAGEMAKER_MAX_PAYLOAD_IN_MB": "30"})
+    assert payload.max_response_size == 30 * 1024 * 1024
+
+
+def test_explicit_response_limit_wins():
+    env = environment.Environment(
+        {"SAGEMAKER_MAX_PAYLOAD_IN_MB": "30", "SAGEMAKER_MAX_RESPONSE_SIZE_IN_MB": "2"}
+    )
+    assert env.max_response_size == 2 * 1024 * 1024
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "ten", "4096"])
+def test_bad_response_limit_names_the_variable(raw):
+    with pytest.raises(ValueError, match="SAGEMAKER_MAX_RESPONSE_SIZE_IN_MB"):
+        environment.Environment({"SAGEMAKER_MAX_RESPONSE_SIZE_IN_MB": raw})
+
+
+def test_keep_alive_timeout_default_zero_and_invalid():
+    assert environment.Environment({}).keep_alive_timeout_seconds == 60
+    env = environment.Environment({"SAGEMAKER_KEEP_ALIVE_TIMEOUT_SECONDS": "0"})
+    assert env.keep_alive_timeout_seconds == 0
+    for raw in ("-1", "soon"):
+        with pytest.raises(ValueError, match="SAGEMAKER_KEEP_ALIVE_TIMEOUT_SECONDS"):
+            environment.Environment({"SAGEMAKER_KEEP_ALIVE_TIMEOUT_SECONDS": raw})
+
+
+def test_recycling_settings():
+    env = environment.Environment({})
+    assert env.max_requests_per_worker is None and env.max_worker_rss is None
+    env = environment.Environment(
+        {"SAGEMAKER_MAX_REQUESTS_PER_WORKER": "1000", "SAGEMAKER_MAX_WORKER_RSS_MB": "512"}
+    )
+    assert env.max_requests_per_worker == 1000
+    assert env.max_worker_rss == 512 * 1024 * 1024
+    with pytest.raises(ValueError, match="SAGEMAKER_MAX_REQUESTS_PER_WORKER"):
+        environment.Environment({"SAGEMAKER_MAX_REQUESTS_PER_WORKER": "-3"})
+    with pytest.raises(ValueError, match="SAGEMAKER_MAX_WORKER_RSS_MB"):
+        environment.Environment({"SAGEMAKER_MAX_WORKER_RSS_MB": "lots"})

@@ -137,4 +137,4 @@ def test_patches_path_survives_a_broken_build(monkeypatch, library_caplog):
     monkeypatch.delenv(mms_config.PATCHES_PATH_ENV, raising=False)
     monkeypatch.setattr(plugin, "ensure_patches", broken)
     assert mms_config.patches_path() is None
-    assert "MMS's own decoder is used" in library_caplog.text
+    assert "MMS's own classes are used" in library_caplog.text

@@ -223,3 +223,10 @@ def test_runtime_dir_refuses_with_the_fix_when_nothing_short_is_writable(tmp_pat
     assert str(long_dir) in message and "107-byte limit" in message
     assert "set TMPDIR to a writable directory of at most" in message
     assert "\n" not in message
+
+
+def test_response_limit_is_written_from_the_environment(fake_env):
+    text = mms_config.generate_properties(
+        fake_env(max_response_size=3 * 1024 * 1024), None, management_port=1
+    )
+    assert props(text)["max_response_size"] == str(3 * 1024 * 1024)

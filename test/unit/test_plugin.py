@@ -47,9 +47,11 @@ def no_subprocesses(monkeypatch):
 
 @pytest.fixture
 def mms_1_1(monkeypatch, tmp_path):
+    """A stand-in model-server.jar naming the classes the patches replace, MMS 1.1.11."""
     jar = tmp_path / "model-server.jar"
     with zipfile.ZipFile(str(jar), "w") as archive:
-        archive.writestr(DECODER_CLASS, b"stand-in")
+        for name in plugin.PATCHED_CLASSES:
+            archive.writestr(name, b"stand-in")
     monkeypatch.setattr(plugin, "model_server_jar", lambda: str(jar))
     monkeypatch.setattr(plugin, "mms_version", lambda: "1.1.11")
     return jar
@@ -91,11 +93,17 @@ def test_plugin_jar_holds_the_endpoints_and_nothing_of_mms():
     assert os.listdir(os.path.dirname(plugin.PLUGIN.shipped_jar())) == [plugin.PLUGIN_JAR_NAME]
 
 
-def test_patches_jar_holds_only_the_replaced_classes():
+def test_patches_jar_holds_the_replaced_classes_and_their_helpers():
     with zipfile.ZipFile(plugin.PATCHES.shipped_jar()) as jar:
         classes = [name for name in jar.namelist() if name.endswith(".class")]
     assert set(plugin.PATCHED_CLASSES) <= set(classes)
-    assert all(name.startswith("com/amazonaws/ml/mms/util/codec/") for name in classes)
+    # Besides the replaced MMS classes only the library's own helpers, in their own package.
+    helpers = set(classes) - set(plugin.PATCHED_CLASSES)
+    assert all(
+        name.startswith("com/amazonaws/ml/mms/sagemaker/")
+        or name.startswith("com/amazonaws/ml/mms/util/codec/ModelResponseDecoder$")
+        for name in helpers
+    ), helpers
 
 
 def test_sources_split_between_the_two_jars():

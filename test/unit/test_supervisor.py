@@ -351,3 +351,50 @@ def test_killed_backend_process_ends_the_supervisor(tmp_path):
     thread.join(5)
     assert found == [0]
     assert sup.process.poll() is not None
+
+
+# A stand-in for the patched JVM: on SIGTERM it "drains" (writes a marker), then exits 0.
+DRAINING_JAVA = (
+    "import signal, sys, time\n"
+    "def drain(signum, frame):\n"
+    "    open(sys.argv[1], 'w').write('drained')\n"
+    "    sys.exit(0)\n"
+    "signal.signal(signal.SIGTERM, drain)\n"
+    "open(sys.argv[2], 'w').write('up')\n"
+    "time.sleep(120)\n"
+)
+
+# A JVM that never finishes draining.
+STUCK_JAVA = (
+    "import signal, sys, time\n"
+    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "open(sys.argv[2], 'w').write('up')\n"
+    "time.sleep(120)\n"
+)
+
+
+def test_draining_java_gets_sigterm_at_once_and_exits_by_itself(tmp_path):
+    marker, up = str(tmp_path / "drained"), str(tmp_path / "up")
+    sup = make([sys.executable, "-c", DRAINING_JAVA, marker, up], java_drains=True)
+    sup.start()
+    wait_for_file(up)
+    started = time.monotonic()
+    sup.stop(graceful=True)
+    assert time.monotonic() - started < 3
+    assert open(marker).read() == "drained"
+    assert sup.process.returncode == 0
+
+
+def test_java_still_draining_at_the_end_of_the_grace_period_is_killed(tmp_path):
+    up = str(tmp_path / "up")
+    sup = make(
+        [sys.executable, "-c", STUCK_JAVA, str(tmp_path / "x"), up],
+        java_drains=True,
+        grace_seconds=0.5,
+    )
+    sup.start()
+    wait_for_file(up)
+    started = time.monotonic()
+    sup.stop(graceful=True)
+    assert time.monotonic() - started < 3
+    assert sup.process.returncode == -signal.SIGKILL

@@ -7,9 +7,11 @@ Two jars ship inside this package, built from the Java source beside them (``jav
   puts ``<plugins_path>/*`` on the class path and finds the endpoints with ServiceLoader), so
   that directory holds this one jar only;
 * the MMS class patches (``lib/patches/``): classes named like MMS's own that fix MMS bugs
-  (today ``com.amazonaws.ml.mms.util.codec.ModelResponseDecoder``, which killed a worker whose
-  answer arrived split across socket reads). They only win when the jar comes BEFORE
-  ``model-server.jar`` on java's ``-cp``, which the server's own java command line does.
+  (``com.amazonaws.ml.mms.util.codec.ModelResponseDecoder``, which killed a worker whose
+  answer arrived split across socket reads, and ``com.amazonaws.ml.mms.ServerInitializer``,
+  whose pipeline gains the request guards of ``com.amazonaws.ml.mms.sagemaker``). They only win
+  when the jar comes BEFORE ``model-server.jar`` on java's ``-cp``, which the server's own java
+  command line does.
 
 Nothing here runs ``javac``: a Java runtime is all a container needs. Each jar records, in its
 manifest, a digest of the exact source files and build settings it was made from; a jar is
@@ -41,7 +43,10 @@ PATCHES_JAR_NAME = "sagemaker-inference-mms-patches.jar"
 # The MMS versions whose worker frame layout the patched decoder was written against.
 PATCHED_MMS_SERIES = ("1.1.",)
 # Classes the patches replace; they are used only when model-server.jar still has them.
-PATCHED_CLASSES = ("com/amazonaws/ml/mms/util/codec/ModelResponseDecoder.class",)
+PATCHED_CLASSES = (
+    "com/amazonaws/ml/mms/util/codec/ModelResponseDecoder.class",
+    "com/amazonaws/ml/mms/ServerInitializer.class",
+)
 # Where ``build --cache-dir`` puts jars and where the server looks when the shipped ones do not
 # match their source (a container that edits the Java source and rebuilds at image build time).
 CACHE_DIR_ENV = "SAGEMAKER_MMS_PLUGIN_CACHE_DIR"
@@ -60,8 +65,9 @@ LOST_FEATURES = (
     "failed) and GET /execution-parameters is not served"
 )
 PATCHES_LOST = (
-    "MMS's own response decoder is used, which kills a Python worker (the request gets 500 "
-    '"Worker died.") whenever its answer arrives split across socket reads'
+    "MMS's own front-end classes are used: its response decoder kills a Python worker (500 "
+    '"Worker died.") whenever an answer arrives split across socket reads, and the request '
+    "guards, draining on SIGTERM, keep-alive limits and worker recycling are off"
 )
 
 
@@ -95,7 +101,7 @@ class Artifact(NamedTuple):
 
 
 PLUGIN = Artifact("plugin", PLUGIN_JAR_NAME, "plugin", LOST_FEATURES, ())
-PATCHES = Artifact("decoder patch", PATCHES_JAR_NAME, "patches", PATCHES_LOST, PATCHED_CLASSES)
+PATCHES = Artifact("front-end patches", PATCHES_JAR_NAME, "patches", PATCHES_LOST, PATCHED_CLASSES)
 ARTIFACTS = (PLUGIN, PATCHES)
 
 

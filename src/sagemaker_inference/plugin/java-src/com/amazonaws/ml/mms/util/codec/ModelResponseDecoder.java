@@ -14,6 +14,8 @@
  * request id, content type, phrase, header count, header key and value, body) above the
  * configured maximum (MMS's max_response_size) or below zero is a CorruptedFrameException.
  *
+ * It also honours the library's request to recycle a worker (see RETIRE_HEADER).
+ *
  * Frame (big-endian 32-bit ints; "text" and "bytes" are an int length then that many bytes,
  * text being UTF-8):
  *   int code, text message,
@@ -26,14 +28,19 @@ package com.amazonaws.ml.mms.util.codec;
 import com.amazonaws.ml.mms.util.messages.ModelWorkerResponse;
 import com.amazonaws.ml.mms.util.messages.Predictions;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.CorruptedFrameException;
+import java.lang.reflect.Field;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 public class ModelResponseDecoder extends ByteToMessageDecoder {
 
@@ -46,12 +53,68 @@ public class ModelResponseDecoder extends ByteToMessageDecoder {
         this.maxBufferSize = maxBufferSize;
     }
 
+    /**
+     * A prediction header by which the library's Python handler asks for its worker to be
+     * recycled (SAGEMAKER_MAX_REQUESTS_PER_WORKER, SAGEMAKER_MAX_WORKER_RSS_MB). It is removed
+     * here, and the worker's MMS thread is told to stop once it has delivered this answer: it
+     * then takes no further request, disconnects (the Python worker exits) and MMS starts a
+     * fresh worker after its usual retry delay. No request is failed.
+     */
+    static final String RETIRE_HEADER = "x-sagemaker-inference-retire-worker";
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(ModelResponseDecoder.class);
+
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
         if (!isComplete(in)) {
             return;
         }
-        out.add(readResponse(in));
+        ModelWorkerResponse response = readResponse(in);
+        if (retireRequested(response)) {
+            stopWorkerThread(ctx);
+        }
+        out.add(response);
+    }
+
+    private static boolean retireRequested(ModelWorkerResponse response) {
+        boolean requested = false;
+        List<Predictions> predictions = response.getPredictions();
+        if (predictions == null) {
+            return false;
+        }
+        for (Predictions prediction : predictions) {
+            Map<String, String> headers = prediction.getHeaders();
+            if (headers != null && headers.remove(RETIRE_HEADER) != null) {
+                requested = true;
+            }
+        }
+        return requested;
+    }
+
+    /**
+     * Clears the "running" flag of the MMS WorkerThread that owns this backend channel, found
+     * through its handler in the pipeline; its loop then ends after handing over this answer.
+     */
+    private static void stopWorkerThread(ChannelHandlerContext ctx) {
+        try {
+            for (Map.Entry<String, ChannelHandler> entry : ctx.pipeline()) {
+                ChannelHandler handler = entry.getValue();
+                if (!handler.getClass().getName().endsWith("WorkerThread$WorkerHandler")) {
+                    continue;
+                }
+                Field outer = handler.getClass().getDeclaredField("this$0");
+                outer.setAccessible(true);
+                Object thread = outer.get(handler);
+                Field running = thread.getClass().getDeclaredField("running");
+                running.setAccessible(true);
+                ((AtomicBoolean) running.get(thread)).set(false);
+                LOGGER.info("Recycling a worker: it finishes this request and is replaced");
+                return;
+            }
+            LOGGER.warn("Cannot recycle the worker: MMS's worker handler was not found");
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            LOGGER.warn("Cannot recycle the worker: {}", e.toString());
+        }
     }
 
     /** Whether a whole frame is buffered from the reader index on; consumes nothing. */
