@@ -10,7 +10,8 @@ MMS's script unchanged, this module:
   entrypoint takes the whole tree with it;
 * makes each worker the backend forks die with the backend (``PR_SET_PDEATHSIG`` in the child);
 * records every ERROR line the backend or its workers log, one line each, in a file the
-  supervisor reads, so a worker that dies during start-up can be named with its reason.
+  supervisor reads, so a worker that dies during start-up can be named with its reason;
+* reads and writes MMS's worker frames with few system calls (:mod:`.mms_protocol`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import threading
 import time
 from typing import List, Optional, Sequence, Tuple
 
-from sagemaker_inference import lifetime
+from sagemaker_inference import lifetime, mms_protocol
 
 LAUNCHER_NAME = "mms-python"
 _ERROR_LINE_LIMIT = 500
@@ -174,6 +175,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
     lifetime.watch_parent(_end_backend)
     _configure_logging(error_file)
+    mms_protocol.install()
     _track_load_answers()
     script = os.path.abspath(args[0])
     sys.argv = [script] + args[1:]
