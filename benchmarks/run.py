@@ -1278,7 +1278,7 @@ def main(argv=None) -> int:
         else:
             project_python = ensure_venv(
                 PROJECT_VENV,
-                ["-e", REPO, "orjson"],
+                ["-e", REPO],  # a default install: orjson comes as a dependency
                 marker_sources=[os.path.join(REPO, "setup.py")],
             )
         prepare_model_and_bodies(project_python)
