@@ -29,6 +29,8 @@ import urllib.error
 import urllib.request
 import uuid
 
+import peers
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 WORK = os.path.join(HERE, ".work")
@@ -39,8 +41,9 @@ MODEL_BASE = os.path.join(WORK, "opt_ml")
 MODEL_DIR = os.path.join(MODEL_BASE, "model")
 BODY_DIR = os.path.join(WORK, "bodies")
 OLD_REQUIREMENTS = ["sagemaker-inference==1.10.1", "multi-model-server==1.1.11"]
-STACKS = ("floor", "1.10.1", "project", "project-stdlib")
-DEFAULT_STACKS = "floor,1.10.1,project"
+BASE_STACKS = ("floor", "1.10.1", "project", "project-stdlib")
+STACKS = BASE_STACKS + peers.PEER_STACKS
+DEFAULT_STACKS = "floor,1.10.1,project,ceiling,fastapi,torchserve,mlserver"
 TOKEN_VAR = "SM_BENCH_TOKEN"
 WRK_CONNECTIONS = 4
 SLOW_FEATURES = 24  # benchmarks/model_code/inference.py burns 2 ms of CPU for this width
@@ -212,6 +215,50 @@ def machine_info(project_python: str, old_python: str, wrk: str) -> dict:
             open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else []
         ),
     }
+
+
+def provision_peers(only) -> dict:
+    """Installs each selected peer's virtual environment (and TorchServe's model archive).
+
+    Returns {stack: reason} for peers that could not be installed; they are reported as such.
+    """
+    unavailable = {}
+    for stack in only:
+        if stack not in peers.VENVS:
+            continue
+        venv, requirements = peers.VENVS[stack]
+        try:
+            ensure_venv(venv, requirements)
+            if stack == "torchserve":
+                peers.build_torchserve_archive(MODEL_DIR, run)
+        except (subprocess.CalledProcessError, OSError) as exc:
+            unavailable[stack] = "could not be installed here: %s" % exc
+            log("  %s: %s" % (stack, unavailable[stack]))
+    return unavailable
+
+
+def peer_versions(only) -> dict:
+    """Installed versions of the peers' main packages, by stack."""
+    packages = {
+        "fastapi": ["fastapi", "uvicorn", "uvloop", "httptools"],
+        "torchserve": ["torchserve", "torch-model-archiver", "torch"],
+        "mlserver": ["mlserver", "uvicorn"],
+    }
+    code = (
+        "import sys, importlib.metadata as m\n"
+        "for name in sys.argv[1:]:\n"
+        "    try:\n        print(name, m.version(name))\n"
+        "    except m.PackageNotFoundError:\n        print(name, 'absent')\n"
+    )
+    versions = {}
+    for stack in only:
+        if stack in packages:
+            python = _venv_python(peers.VENVS[stack][0])
+            done = subprocess.run(
+                [python, "-c", code, *packages[stack]], capture_output=True, text=True
+            )
+            versions[stack] = " ".join(done.stdout.split())
+    return versions
 
 
 # ---------------------------------------------------------------- codecs
@@ -504,6 +551,11 @@ class Stacks:
         elif stack == "1.10.1":
             env["PATH"] = os.path.join(OLD_VENV, "bin") + os.pathsep + env.get("PATH", "")
             cmd = [self.old_python, os.path.join(HERE, "launch_old.py"), "--state-dir", state]
+        elif stack in ("fastapi", "torchserve", "mlserver"):
+            started = peers.command(stack, state, port, workers, MODEL_DIR, free_port)
+            cmd = started["cmd"]
+            env.update(started["env"])
+            mgmt = started["management_port"]
         else:
             bin_dir = os.path.dirname(self.project_python)
             env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
@@ -517,6 +569,9 @@ class Stacks:
             if stack == "project-stdlib":
                 env["PYTHONPATH"] = os.path.join(HERE, "no_orjson")
             cmd = [self.project_python, os.path.join(HERE, "launch_project.py")]
+            if stack == "ceiling":
+                env["PYTHONPATH"] = HERE
+                cmd += ["--handler-service", "ceiling_handler"]
         return Server(stack, cmd, env, state, port, log_path, mgmt)
 
     def _floor_command(self, state: str, port: int, workers: int) -> list:
@@ -566,9 +621,18 @@ def _response_values(body: bytes, content_type: str) -> list:
     return flatten(json.loads(text))
 
 
+def stack_bodies(stack: str) -> list:
+    """The bodies a stack is measured with: the peers answer the issue's two rows only."""
+    if stack in peers.PEER_STACKS:
+        return list(peers.PEER_BODIES)
+    return FAST_BODIES + [SLOW_BODY]
+
+
 def verify_predictions(server: "Server") -> None:
-    """Each body's answer must be x @ W (guards against timing fast error pages)."""
-    for name, (filename, content_type, accept, _, _) in BODIES.items():
+    """Each body's answer must be x @ W (guards against timing fast error pages); the ceiling's
+    constant answer only has to be a 200."""
+    for name in stack_bodies(server.stack):
+        filename, content_type, accept, _, _ = BODIES[name]
         with open(os.path.join(BODY_DIR, filename), "rb") as handle:
             body = handle.read()
         with open(os.path.join(BODY_DIR, filename + ".expected.json")) as handle:
@@ -579,6 +643,8 @@ def verify_predictions(server: "Server") -> None:
             raise RuntimeError(
                 "%s: %s answered %s: %r" % (server.stack, name, status, answer[:200])
             )
+        if server.stack == "ceiling":
+            continue
         got = _response_values(answer, accept)
         if len(got) != len(expected) or any(
             abs(g - e) > 1e-9 * max(1.0, abs(e)) for g, e in zip(got, expected)
@@ -599,7 +665,7 @@ def run_handler_paths(stacks: "Stacks", only, profile: dict) -> dict:
         ),
     }
     results = {}
-    for stack in only:
+    for stack in [s for s in only if s in handlers]:
         python, handler, path = handlers[stack]
         env = dict(os.environ, SAGEMAKER_BASE_DIR=MODEL_BASE, PYTHONPATH=path)
         env.pop("SAGEMAKER_LOAD_FAILURE_FILE", None)
@@ -657,15 +723,16 @@ def wrk_command_text() -> str:
     )
 
 
-def measure_server(server: Server, wrk: str, profile: dict, first: bool) -> dict:
-    """All end-to-end cases on one running server: 1 worker, then scaled to 2."""
+def measure_server(server: Server, wrk: str, profile: dict, first: bool, counts=(1, 2)) -> dict:
+    """All end-to-end cases on one running server: 1 worker, then scaled to 2 through the
+    management API (``counts`` names the worker counts to measure on this server)."""
     results = {}
     if first:
         run_wrk(wrk, server.url, "JSON 1x16", profile["jit_warmup"])
-    for workers in (1, 2):
-        if workers == 2:
+    for workers in counts:
+        if workers == 2 and counts[0] == 1:
             server.scale_workers(2)
-        for body in FAST_BODIES + [SLOW_BODY]:
+        for body in stack_bodies(server.stack):
             run_wrk(wrk, server.url, body, profile["warmup"])
             before = cpu_seconds(server.token)
             data = run_wrk(wrk, server.url, body, profile["duration"])
@@ -713,7 +780,17 @@ def run_end_to_end(stacks: Stacks, wrk: str, profile: dict, only) -> dict:
                 cold[stack].append(server.wait_ready())
                 log("  ready after %.2f s" % server.ready_seconds)
                 verify_predictions(server)
-                e2e[stack].append(measure_server(server, wrk, profile, first=True))
+                restart = stack in peers.RESTART_TO_SCALE
+                counts = (1,) if restart else (1, 2)
+                measured = measure_server(server, wrk, profile, first=True, counts=counts)
+                if restart:  # the worker count is fixed at start: a fresh server for 2
+                    shutdown[stack].append(server.stop(profile["shutdown_cap"]))
+                    server = stacks.start(stack, 2)
+                    server.wait_ready()
+                    log("  2 workers: ready after %.2f s" % server.ready_seconds)
+                    verify_predictions(server)
+                    measured.update(measure_server(server, wrk, profile, True, counts=(2,)))
+                e2e[stack].append(measured)
             except Exception as exc:  # keep measuring the other stacks
                 failures[stack] = "%s: %s" % (type(exc).__name__, exc)
                 log("  FAILED: %s" % failures[stack])
@@ -1282,11 +1359,14 @@ def main(argv=None) -> int:
                 marker_sources=[os.path.join(REPO, "setup.py")],
             )
         prepare_model_and_bodies(project_python)
+        unavailable = provision_peers(only)
+        only = [s for s in only if s not in unavailable]
         if args.profile_request_path:
             stacks = Stacks(project_python, old_python)
             print(profile_request_path(stacks, wrk, args.profile_request_path, 8))
             return 0
         info = machine_info(project_python, old_python, wrk)
+        info["peers"] = peer_versions(only)
         codecs = {}
         if not args.skip_codecs:
             codecs = run_all_codecs(old_python, project_python, profile)
@@ -1298,6 +1378,7 @@ def main(argv=None) -> int:
             stacks.project_env = dict(item.split("=", 1) for item in args.project_env)
             paths = run_handler_paths(stacks, only, profile)
             result = run_end_to_end(stacks, wrk, profile, only)
+            result["failures"].update(unavailable)
         with open(os.path.join(WORK, "results.json"), "w") as handle:
             serialisable = dict(result or {})
             everything = {
