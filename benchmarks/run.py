@@ -1064,6 +1064,33 @@ def e2e_table(summary: dict, stacks) -> str:
     return "\n".join(lines)
 
 
+def peer_table(summary: dict, stacks) -> str:
+    """The project beside the ceiling and the peers, with the project's requests/s ratio to each."""
+    shown = [s for s in ("project",) + peers.PEER_STACKS if s in stacks]
+    others = [s for s in shown if s != "project"]
+    header = "| body | workers |" + "".join(" %s req/s | p50 ms | p99 ms |" % s for s in shown)
+    header += "".join(" project / %s |" % s for s in others)
+    lines = [header, "|---|---:|" + "---:|---:|---:|" * len(shown) + "---:|" * len(others)]
+    for body in peers.PEER_BODIES:
+        for workers in (1, 2):
+            case = "%s|%d" % (body, workers)
+            row = "| %s | %d |" % (body, workers)
+            for stack in shown:
+                cell = summary.get((stack, case))
+                if cell is None:
+                    row += " n/a | | |"
+                    continue
+                errors = " (%d errors)" % cell["errors"] if cell["errors"] else ""
+                row += " %.0f%s | %.2f | %.2f |" % (cell["rps"], errors, cell["p50"], cell["p99"])
+            project = summary.get(("project", case))
+            for stack in others:
+                cell = summary.get((stack, case))
+                ratio = cell["rps"] and project["rps"] / cell["rps"] if cell and project else None
+                row += " %s |" % _fmt(ratio, "%.2fx")
+            lines.append(row)
+    return "\n".join(lines)
+
+
 def cold_table(result: dict, stacks) -> str:
     lines = [
         "| stack | cold start s (median) | runs | shutdown: entry process exit s | "
@@ -1157,6 +1184,50 @@ def targets(codec_ratios: tuple, summary: dict, result: dict) -> str:
             two / one if one and two else None,
             1.5,
         )
+    lines += ["", "Issue 12:", "", "| target | measured | met |", "|---|---|---|"]
+    for op in ("decode", "encode"):
+        values = by_shape(codec_ratios[0], "json", op)
+        text = " / ".join(_fmt(v, "%.2fx") for v in values[1:])
+        met = "n/a" if None in values[1:] else ("yes" if min(values[1:]) >= 3 else "NO")
+        lines.append(
+            "| default install: JSON %s >= 3x 1.10.1 (1000x32 / 10000x32) | %s | %s |"
+            % (op, text, met)
+        )
+        add("default install: JSON %s 1x16 not slower than 1.10.1" % op, values[0], 1.0)
+    for workers in (1, 2):
+        mine, ceiling = rps("project", "JSON 1x16|%d" % workers), rps(
+            "ceiling", "JSON 1x16|%d" % workers
+        )
+        add(
+            "project >= 0.95x the ceiling, JSON 1x16, %d worker(s)" % workers,
+            mine / ceiling if mine and ceiling else None,
+            0.95,
+        )
+    for peer in ("fastapi", "torchserve", "mlserver"):
+        ratios = []
+        for body in peers.PEER_BODIES:
+            for workers in (1, 2):
+                mine, theirs = rps("project", "%s|%d" % (body, workers)), rps(
+                    peer, "%s|%d" % (body, workers)
+                )
+                ratios.append(mine / theirs if mine and theirs else None)
+        value = None if None in ratios else min(ratios)
+        add(
+            "project ahead of %s on every row (lowest project / %s req/s)" % (peer, peer),
+            None if value is None else value - 1e-9,
+            1.0,
+            _fmt(value, "%.2fx"),
+        )
+    if cold.get("project") is not None and cold.get("floor") is not None:
+        ratio = cold["project"] / cold["floor"]
+        add(
+            "cold start <= 0.8x the floor's",
+            0.8 - ratio,
+            0,
+            "%.2fx (%.2f s vs %.2f s)" % (ratio, cold["project"], cold["floor"]),
+        )
+    else:
+        add("cold start <= 0.8x the floor's", None, 0)
     return "\n".join(lines)
 
 
@@ -1181,6 +1252,8 @@ def write_report(args, profile, info, codecs, result, stacks_run, paths) -> str:
             info["mms"],
             info["wrk"],
         ),
+        "- peers: %s"
+        % ("; ".join("%s: %s" % kv for kv in sorted(info.get("peers", {}).items())) or "none"),
         "- profile: %s" % ", ".join("%s=%s" % kv for kv in sorted(profile.items())),
         "",
         "## 1. Codecs (in-process, median of %d runs, MB/s of the canonical body)"
@@ -1211,14 +1284,14 @@ def write_report(args, profile, info, codecs, result, stacks_run, paths) -> str:
             "",
             "Load: `%s`" % wrk_command_text(),
             "",
-            e2e_table(summary, stacks_run),
+            e2e_table(summary, [s for s in stacks_run if s in BASE_STACKS]),
             "",
             "CPU per request while measured (microseconds, from /proc of every process the stack "
             "started: the Java front end, MMS's Python workers, and the rest, i.e. the entry "
             "process such as a supervisor). Less sensitive to other load on the machine than "
             "requests/s:",
             "",
-            cpu_table(summary, stacks_run),
+            cpu_table(summary, [s for s in stacks_run if s in BASE_STACKS]),
             "",
             "### Python request path in-process",
             "",
@@ -1228,6 +1301,23 @@ def write_report(args, profile, info, codecs, result, stacks_run, paths) -> str:
             "request (%d requests x 3)." % profile["handler_requests"],
             "",
             handler_table(paths),
+            "",
+            "### The alternatives, same model, bodies, load and worker count",
+            "",
+            "The ceiling is this project's own `start_model_server` and MMS configuration with "
+            "`benchmarks/ceiling_handler.py`, a handler service answering a constant without "
+            "decoding. FastAPI (async endpoint, `uvicorn --workers N`, uvloop and httptools), "
+            "TorchServe (custom handler `benchmarks/torchserve_handler.py`, "
+            "`decode_input_request=false`) and MLServer (custom runtime "
+            "`benchmarks/mlserver_runtime.py`, `parallel_workers=N`, /invocations and /ping as "
+            "custom endpoints) decode and encode with `benchmarks/peer_codec.py` (orjson, "
+            "numpy) and call the same model code. TorchServe is scaled to 2 workers through its "
+            "management API like MMS; FastAPI and MLServer fix the worker count at start, so "
+            "their 2-worker rows come from a second server started with 2. Same wrk command, "
+            "same warm-up and duration as above. Ratios are the project's requests/s divided by "
+            "the other stack's.",
+            "",
+            peer_table(summary, stacks_run),
             "",
             "## 3. Cold start and shutdown",
             "",
@@ -1244,7 +1334,7 @@ def write_report(args, profile, info, codecs, result, stacks_run, paths) -> str:
             parts += ["Failures:", ""]
             parts += ["- %s: %s" % kv for kv in sorted(result["failures"].items())]
             parts.append("")
-        parts += ["## Targets (issue 5)", "", targets(ratios, summary, result), ""]
+        parts += ["## Targets (issues 5 and 12)", "", targets(ratios, summary, result), ""]
     parts += [
         "## Commands",
         "",
@@ -1259,6 +1349,17 @@ def write_report(args, profile, info, codecs, result, stacks_run, paths) -> str:
         "(`start_model_server()`)",
         "- all stacks: SAGEMAKER_BASE_DIR=benchmarks/.work/opt_ml, SAGEMAKER_BIND_TO_PORT, "
         "SAGEMAKER_MODEL_SERVER_WORKERS=1, a TMPDIR of their own",
+        "- ceiling: as project, with `--handler-service ceiling_handler` and benchmarks/ on "
+        "PYTHONPATH",
+        "- fastapi: `benchmarks/.work/venv-fastapi/bin/python -m uvicorn fastapi_app:app --host "
+        "127.0.0.1 --port <port> --workers <n> --log-level warning --no-access-log`",
+        "- torchserve: `benchmarks/.work/venv-torchserve/bin/torchserve --start --foreground "
+        "--ncs --disable-token-auth --model-store benchmarks/.work/torchserve-store --models "
+        "model=model.mar --ts-config <state>/config.properties` (archive made with "
+        "torch-model-archiver from benchmarks/torchserve_handler.py)",
+        "- mlserver: `benchmarks/.work/venv-mlserver/bin/mlserver start <state>/models` "
+        "(settings.json with parallel_workers=<n>; model-settings.json naming "
+        "`mlserver_runtime.BenchmarkRuntime`)",
         "- codecs: `<venv>/bin/python benchmarks/codec_runner.py --toolkit <label> --repeats %d "
         "--min-seconds %s`" % (profile["codec_repeats"], profile["codec_min_seconds"]),
         "",
