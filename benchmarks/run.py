@@ -42,8 +42,12 @@ MODEL_DIR = os.path.join(MODEL_BASE, "model")
 BODY_DIR = os.path.join(WORK, "bodies")
 OLD_REQUIREMENTS = ["sagemaker-inference==1.10.1", "multi-model-server==1.1.11"]
 BASE_STACKS = ("floor", "1.10.1", "project", "project-stdlib")
-STACKS = BASE_STACKS + peers.PEER_STACKS
-DEFAULT_STACKS = "floor,1.10.1,project,ceiling,fastapi,torchserve,mlserver"
+# project-cds: the project with an AppCDS archive of MMS's classes (SAGEMAKER_MMS_CDS_ARCHIVE),
+# built before the run by the explicit `python -m sagemaker_inference.cds`; cold start only.
+COLD_ONLY = ("project-cds",)
+STACKS = BASE_STACKS + COLD_ONLY + peers.PEER_STACKS
+DEFAULT_STACKS = "floor,1.10.1,project,project-cds,ceiling,fastapi,torchserve,mlserver"
+CDS_ARCHIVE = os.path.join(WORK, "mms-classes.jsa")
 TOKEN_VAR = "SM_BENCH_TOKEN"
 WRK_CONNECTIONS = 4
 SLOW_FEATURES = 24  # benchmarks/model_code/inference.py burns 2 ms of CPU for this width
@@ -215,6 +219,18 @@ def machine_info(project_python: str, old_python: str, wrk: str) -> dict:
             open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else []
         ),
     }
+
+
+def build_cds_archive(project_python: str) -> None:
+    """The explicit image-build step of the project-cds stack (never on its start path)."""
+    for stale in (CDS_ARCHIVE, CDS_ARCHIVE + ".key"):
+        if os.path.exists(stale):
+            os.remove(stale)
+    log("building the AppCDS archive: python -m sagemaker_inference.cds %s" % CDS_ARCHIVE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAGEMAKER_")}
+    env["TMPDIR"] = os.path.join(WORK, "state")
+    os.makedirs(env["TMPDIR"], exist_ok=True)
+    run([project_python, "-m", "sagemaker_inference.cds", CDS_ARCHIVE], env=env, cwd=WORK)
 
 
 def provision_peers(only) -> dict:
@@ -572,6 +588,8 @@ class Stacks:
             if stack == "ceiling":
                 env["PYTHONPATH"] = HERE
                 cmd += ["--handler-service", "ceiling_handler"]
+            if stack == "project-cds":
+                env["SAGEMAKER_MMS_CDS_ARCHIVE"] = CDS_ARCHIVE
         return Server(stack, cmd, env, state, port, log_path, mgmt)
 
     def _floor_command(self, state: str, port: int, workers: int) -> list:
@@ -780,6 +798,8 @@ def run_end_to_end(stacks: Stacks, wrk: str, profile: dict, only) -> dict:
                 cold[stack].append(server.wait_ready())
                 log("  ready after %.2f s" % server.ready_seconds)
                 verify_predictions(server)
+                if stack in COLD_ONLY:
+                    continue
                 restart = stack in peers.RESTART_TO_SCALE
                 counts = (1,) if restart else (1, 2)
                 measured = measure_server(server, wrk, profile, first=True, counts=counts)
@@ -1218,16 +1238,14 @@ def targets(codec_ratios: tuple, summary: dict, result: dict) -> str:
             1.0,
             _fmt(value, "%.2fx"),
         )
-    if cold.get("project") is not None and cold.get("floor") is not None:
-        ratio = cold["project"] / cold["floor"]
-        add(
-            "cold start <= 0.8x the floor's",
-            0.8 - ratio,
-            0,
-            "%.2fx (%.2f s vs %.2f s)" % (ratio, cold["project"], cold["floor"]),
-        )
-    else:
-        add("cold start <= 0.8x the floor's", None, 0)
+    for stack in ("project", "project-cds"):
+        name = "%s cold start <= 0.8x the floor's" % stack
+        if cold.get(stack) is not None and cold.get("floor") is not None:
+            ratio = cold[stack] / cold["floor"]
+            text = "%.2fx (%.2f s vs %.2f s)" % (ratio, cold[stack], cold["floor"])
+            add(name, 0.8 - ratio, 0, text)
+        else:
+            add(name, None, 0)
     return "\n".join(lines)
 
 
@@ -1461,6 +1479,8 @@ def main(argv=None) -> int:
             )
         prepare_model_and_bodies(project_python)
         unavailable = provision_peers(only)
+        if "project-cds" in only:
+            build_cds_archive(project_python)
         only = [s for s in only if s not in unavailable]
         if args.profile_request_path:
             stacks = Stacks(project_python, old_python)

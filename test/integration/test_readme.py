@@ -174,6 +174,7 @@ INLINE: Dict[str, str] = {
     "pip install 'sagemaker-inference[fast]'": "test_inline_commands (extra declared)",
     "python -m sagemaker_inference.plugin build": "test_jar_rebuild.py (rebuilds into a cache)",
     "python -m sagemaker_inference.plugin check": "test_inline_commands (run)",
+    "python -m sagemaker_inference.cds ARCHIVE": "test_cds.py (builds an archive, serves with it)",
     ".venv/bin/python -m sagemaker_inference.plugin build": "test_jar_rebuild.py (same build)",
     "python -m sagemaker_inference.plugin build --cache-dir DIR": "test_jar_rebuild.py",
     ".venv/bin/pip install pytest && .venv/bin/python -m pytest test_fruit.py": (
