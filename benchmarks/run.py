@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Side-by-side benchmark: this project vs sagemaker-inference 1.10.1 vs a no-toolkit MMS floor.
+"""Side-by-side benchmark: this project vs sagemaker-inference 1.10.1, a no-toolkit MMS floor,
+the ceiling of the project's own front end, and FastAPI, TorchServe and MLServer.
 
-    python benchmarks/run.py            # full run (about 15 minutes on 2 cores)
-    python benchmarks/run.py --quick    # development run (about 3-4 minutes)
+    python benchmarks/run.py            # full run (about 25 minutes on 2 cores)
+    python benchmarks/run.py --quick    # development run (about 6 minutes)
+    python benchmarks/run.py --quick --skip-e2e     # the codecs only (about 3 minutes)
+    python benchmarks/run.py --quick --skip-codecs --only project,fastapi   # a few stacks
 
 Builds what it needs under benchmarks/.work/ (virtual environments, model, bodies; wrk through
 apt-get when missing), measures codecs in-process, end-to-end throughput and latency through the
 real Java MMS on 127.0.0.1, cold start and shutdown, prints the tables and writes
-benchmarks/RESULTS.md. Only the standard library is needed to run this file.
+benchmarks/RESULTS.md. Only the standard library is needed to run this file; the peers' own
+code is in benchmarks/peers.py.
 """
 
 import argparse
@@ -836,6 +840,29 @@ def run_end_to_end(stacks: Stacks, wrk: str, profile: dict, only) -> dict:
     return {"e2e": e2e, "cold": cold, "shutdown": shutdown, "failures": failures}
 
 
+def cold_only(stacks: "Stacks", only, rounds: int) -> str:
+    """Cold starts only, the stacks alternately (order reversed every round): a table of medians."""
+    cold = {stack: [] for stack in only}
+    for round_index in range(rounds):
+        order = only if round_index % 2 == 0 else only[::-1]
+        for stack in order:
+            server = stacks.start(stack, 1)
+            try:
+                cold[stack].append(server.wait_ready())
+                log("cold start %d: %-12s %.2f s" % (round_index + 1, stack, server.ready_seconds))
+            finally:
+                server.stop(10)
+    lines = ["| stack | cold start s (median) | runs | every run s |", "|---|---:|---:|---|"]
+    for stack in only:
+        values = " ".join("%.2f" % v for v in cold[stack])
+        lines.append(
+            "| %s | %.2f | %d | %s |" % (stack, _median(cold[stack]), len(cold[stack]), values)
+        )
+    with open(os.path.join(WORK, "cold-only.json"), "w") as handle:
+        json.dump(cold, handle)
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- profile
 
 
@@ -1423,6 +1450,13 @@ def parse_args(argv):
         action="store_true",
         help="rewrite RESULTS.md from the last run's benchmarks/.work/results.json",
     )
+    parser.add_argument(
+        "--cold-only",
+        type=int,
+        metavar="N",
+        help="only N alternating rounds of cold starts of the --only stacks; prints a table "
+        "and leaves RESULTS.md alone (e.g. --cold-only 8 --only floor,project,project-cds)",
+    )
     parser.add_argument("--skip-codecs", action="store_true")
     parser.add_argument("--skip-e2e", action="store_true")
     parser.add_argument("--rounds", type=int, help="override the profile's round count")
@@ -1482,6 +1516,9 @@ def main(argv=None) -> int:
         if "project-cds" in only:
             build_cds_archive(project_python)
         only = [s for s in only if s not in unavailable]
+        if args.cold_only:
+            print(cold_only(Stacks(project_python, old_python), only, args.cold_only))
+            return 0
         if args.profile_request_path:
             stacks = Stacks(project_python, old_python)
             print(profile_request_path(stacks, wrk, args.profile_request_path, 8))
