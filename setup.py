@@ -39,6 +39,9 @@ setup(
         "numpy",
         "scipy",
         "six",
+        # The JSON, CSV and JSON Lines codecs' fast path; without it they fall back to the
+        # standard library with identical results (for platforms orjson has no wheel for).
+        "orjson",
     ],
     extras_require={
         "test": [
@@ -48,8 +51,9 @@ setup(
             "requests",
             "flake8",
             "black",
-            "orjson",
         ],
+        # Kept so that `pip install sagemaker-inference[fast]` still works: orjson is now a
+        # regular dependency.
         "fast": ["orjson"],
         "codeartifact": ["boto3"],
     },

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Side-by-side benchmark: this project vs sagemaker-inference 1.10.1 vs a no-toolkit MMS floor.
+"""Side-by-side benchmark: this project vs sagemaker-inference 1.10.1, a no-toolkit MMS floor,
+the ceiling of the project's own front end, and FastAPI, TorchServe and MLServer.
 
-    python benchmarks/run.py            # full run (about 15 minutes on 2 cores)
-    python benchmarks/run.py --quick    # development run (about 3-4 minutes)
+    python benchmarks/run.py            # full run (about 25 minutes on 2 cores)
+    python benchmarks/run.py --quick    # development run (about 6 minutes)
+    python benchmarks/run.py --quick --skip-e2e     # the codecs only (about 3 minutes)
+    python benchmarks/run.py --quick --skip-codecs --only project,fastapi   # a few stacks
 
 Builds what it needs under benchmarks/.work/ (virtual environments, model, bodies; wrk through
 apt-get when missing), measures codecs in-process, end-to-end throughput and latency through the
 real Java MMS on 127.0.0.1, cold start and shutdown, prints the tables and writes
-benchmarks/RESULTS.md. Only the standard library is needed to run this file.
+benchmarks/RESULTS.md. Only the standard library is needed to run this file; the peers' own
+code is in benchmarks/peers.py.
 """
 
 import argparse
@@ -29,6 +33,8 @@ import urllib.error
 import urllib.request
 import uuid
 
+import peers
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 WORK = os.path.join(HERE, ".work")
@@ -39,8 +45,13 @@ MODEL_BASE = os.path.join(WORK, "opt_ml")
 MODEL_DIR = os.path.join(MODEL_BASE, "model")
 BODY_DIR = os.path.join(WORK, "bodies")
 OLD_REQUIREMENTS = ["sagemaker-inference==1.10.1", "multi-model-server==1.1.11"]
-STACKS = ("floor", "1.10.1", "project", "project-stdlib")
-DEFAULT_STACKS = "floor,1.10.1,project"
+BASE_STACKS = ("floor", "1.10.1", "project", "project-stdlib")
+# project-cds: the project with an AppCDS archive of MMS's classes (SAGEMAKER_MMS_CDS_ARCHIVE),
+# built before the run by the explicit `python -m sagemaker_inference.cds`; cold start only.
+COLD_ONLY = ("project-cds",)
+STACKS = BASE_STACKS + COLD_ONLY + peers.PEER_STACKS
+DEFAULT_STACKS = "floor,1.10.1,project,project-cds,ceiling,fastapi,torchserve,mlserver"
+CDS_ARCHIVE = os.path.join(WORK, "mms-classes.jsa")
 TOKEN_VAR = "SM_BENCH_TOKEN"
 WRK_CONNECTIONS = 4
 SLOW_FEATURES = 24  # benchmarks/model_code/inference.py burns 2 ms of CPU for this width
@@ -212,6 +223,62 @@ def machine_info(project_python: str, old_python: str, wrk: str) -> dict:
             open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else []
         ),
     }
+
+
+def build_cds_archive(project_python: str) -> None:
+    """The explicit image-build step of the project-cds stack (never on its start path)."""
+    for stale in (CDS_ARCHIVE, CDS_ARCHIVE + ".key"):
+        if os.path.exists(stale):
+            os.remove(stale)
+    log("building the AppCDS archive: python -m sagemaker_inference.cds %s" % CDS_ARCHIVE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAGEMAKER_")}
+    env["TMPDIR"] = os.path.join(WORK, "state")
+    os.makedirs(env["TMPDIR"], exist_ok=True)
+    run([project_python, "-m", "sagemaker_inference.cds", CDS_ARCHIVE], env=env, cwd=WORK)
+
+
+def provision_peers(only) -> dict:
+    """Installs each selected peer's virtual environment (and TorchServe's model archive).
+
+    Returns {stack: reason} for peers that could not be installed; they are reported as such.
+    """
+    unavailable = {}
+    for stack in only:
+        if stack not in peers.VENVS:
+            continue
+        venv, requirements = peers.VENVS[stack]
+        try:
+            ensure_venv(venv, requirements)
+            if stack == "torchserve":
+                peers.build_torchserve_archive(MODEL_DIR, run)
+        except (subprocess.CalledProcessError, OSError) as exc:
+            unavailable[stack] = "could not be installed here: %s" % exc
+            log("  %s: %s" % (stack, unavailable[stack]))
+    return unavailable
+
+
+def peer_versions(only) -> dict:
+    """Installed versions of the peers' main packages, by stack."""
+    packages = {
+        "fastapi": ["fastapi", "uvicorn", "uvloop", "httptools"],
+        "torchserve": ["torchserve", "torch-model-archiver", "torch"],
+        "mlserver": ["mlserver", "uvicorn"],
+    }
+    code = (
+        "import sys, importlib.metadata as m\n"
+        "for name in sys.argv[1:]:\n"
+        "    try:\n        print(name, m.version(name))\n"
+        "    except m.PackageNotFoundError:\n        print(name, 'absent')\n"
+    )
+    versions = {}
+    for stack in only:
+        if stack in packages:
+            python = _venv_python(peers.VENVS[stack][0])
+            done = subprocess.run(
+                [python, "-c", code, *packages[stack]], capture_output=True, text=True
+            )
+            versions[stack] = " ".join(done.stdout.split())
+    return versions
 
 
 # ---------------------------------------------------------------- codecs
@@ -504,6 +571,11 @@ class Stacks:
         elif stack == "1.10.1":
             env["PATH"] = os.path.join(OLD_VENV, "bin") + os.pathsep + env.get("PATH", "")
             cmd = [self.old_python, os.path.join(HERE, "launch_old.py"), "--state-dir", state]
+        elif stack in ("fastapi", "torchserve", "mlserver"):
+            started = peers.command(stack, state, port, workers, MODEL_DIR, free_port)
+            cmd = started["cmd"]
+            env.update(started["env"])
+            mgmt = started["management_port"]
         else:
             bin_dir = os.path.dirname(self.project_python)
             env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
@@ -517,6 +589,11 @@ class Stacks:
             if stack == "project-stdlib":
                 env["PYTHONPATH"] = os.path.join(HERE, "no_orjson")
             cmd = [self.project_python, os.path.join(HERE, "launch_project.py")]
+            if stack == "ceiling":
+                env["PYTHONPATH"] = HERE
+                cmd += ["--handler-service", "ceiling_handler"]
+            if stack == "project-cds":
+                env["SAGEMAKER_MMS_CDS_ARCHIVE"] = CDS_ARCHIVE
         return Server(stack, cmd, env, state, port, log_path, mgmt)
 
     def _floor_command(self, state: str, port: int, workers: int) -> list:
@@ -566,9 +643,18 @@ def _response_values(body: bytes, content_type: str) -> list:
     return flatten(json.loads(text))
 
 
+def stack_bodies(stack: str) -> list:
+    """The bodies a stack is measured with: the peers answer the issue's two rows only."""
+    if stack in peers.PEER_STACKS:
+        return list(peers.PEER_BODIES)
+    return FAST_BODIES + [SLOW_BODY]
+
+
 def verify_predictions(server: "Server") -> None:
-    """Each body's answer must be x @ W (guards against timing fast error pages)."""
-    for name, (filename, content_type, accept, _, _) in BODIES.items():
+    """Each body's answer must be x @ W (guards against timing fast error pages); the ceiling's
+    constant answer only has to be a 200."""
+    for name in stack_bodies(server.stack):
+        filename, content_type, accept, _, _ = BODIES[name]
         with open(os.path.join(BODY_DIR, filename), "rb") as handle:
             body = handle.read()
         with open(os.path.join(BODY_DIR, filename + ".expected.json")) as handle:
@@ -579,6 +665,8 @@ def verify_predictions(server: "Server") -> None:
             raise RuntimeError(
                 "%s: %s answered %s: %r" % (server.stack, name, status, answer[:200])
             )
+        if server.stack == "ceiling":
+            continue
         got = _response_values(answer, accept)
         if len(got) != len(expected) or any(
             abs(g - e) > 1e-9 * max(1.0, abs(e)) for g, e in zip(got, expected)
@@ -599,7 +687,7 @@ def run_handler_paths(stacks: "Stacks", only, profile: dict) -> dict:
         ),
     }
     results = {}
-    for stack in only:
+    for stack in [s for s in only if s in handlers]:
         python, handler, path = handlers[stack]
         env = dict(os.environ, SAGEMAKER_BASE_DIR=MODEL_BASE, PYTHONPATH=path)
         env.pop("SAGEMAKER_LOAD_FAILURE_FILE", None)
@@ -657,15 +745,16 @@ def wrk_command_text() -> str:
     )
 
 
-def measure_server(server: Server, wrk: str, profile: dict, first: bool) -> dict:
-    """All end-to-end cases on one running server: 1 worker, then scaled to 2."""
+def measure_server(server: Server, wrk: str, profile: dict, first: bool, counts=(1, 2)) -> dict:
+    """All end-to-end cases on one running server: 1 worker, then scaled to 2 through the
+    management API (``counts`` names the worker counts to measure on this server)."""
     results = {}
     if first:
         run_wrk(wrk, server.url, "JSON 1x16", profile["jit_warmup"])
-    for workers in (1, 2):
-        if workers == 2:
+    for workers in counts:
+        if workers == 2 and counts[0] == 1:
             server.scale_workers(2)
-        for body in FAST_BODIES + [SLOW_BODY]:
+        for body in stack_bodies(server.stack):
             run_wrk(wrk, server.url, body, profile["warmup"])
             before = cpu_seconds(server.token)
             data = run_wrk(wrk, server.url, body, profile["duration"])
@@ -713,7 +802,19 @@ def run_end_to_end(stacks: Stacks, wrk: str, profile: dict, only) -> dict:
                 cold[stack].append(server.wait_ready())
                 log("  ready after %.2f s" % server.ready_seconds)
                 verify_predictions(server)
-                e2e[stack].append(measure_server(server, wrk, profile, first=True))
+                if stack in COLD_ONLY:
+                    continue
+                restart = stack in peers.RESTART_TO_SCALE
+                counts = (1,) if restart else (1, 2)
+                measured = measure_server(server, wrk, profile, first=True, counts=counts)
+                if restart:  # the worker count is fixed at start: a fresh server for 2
+                    shutdown[stack].append(server.stop(profile["shutdown_cap"]))
+                    server = stacks.start(stack, 2)
+                    server.wait_ready()
+                    log("  2 workers: ready after %.2f s" % server.ready_seconds)
+                    verify_predictions(server)
+                    measured.update(measure_server(server, wrk, profile, True, counts=(2,)))
+                e2e[stack].append(measured)
             except Exception as exc:  # keep measuring the other stacks
                 failures[stack] = "%s: %s" % (type(exc).__name__, exc)
                 log("  FAILED: %s" % failures[stack])
@@ -737,6 +838,29 @@ def run_end_to_end(stacks: Stacks, wrk: str, profile: dict, only) -> dict:
                 if server is not None:
                     shutdown[stack].append(server.stop(profile["shutdown_cap"]))
     return {"e2e": e2e, "cold": cold, "shutdown": shutdown, "failures": failures}
+
+
+def cold_only(stacks: "Stacks", only, rounds: int) -> str:
+    """Cold starts only, the stacks alternately (order reversed every round): a table of medians."""
+    cold = {stack: [] for stack in only}
+    for round_index in range(rounds):
+        order = only if round_index % 2 == 0 else only[::-1]
+        for stack in order:
+            server = stacks.start(stack, 1)
+            try:
+                cold[stack].append(server.wait_ready())
+                log("cold start %d: %-12s %.2f s" % (round_index + 1, stack, server.ready_seconds))
+            finally:
+                server.stop(10)
+    lines = ["| stack | cold start s (median) | runs | every run s |", "|---|---:|---:|---|"]
+    for stack in only:
+        values = " ".join("%.2f" % v for v in cold[stack])
+        lines.append(
+            "| %s | %.2f | %d | %s |" % (stack, _median(cold[stack]), len(cold[stack]), values)
+        )
+    with open(os.path.join(WORK, "cold-only.json"), "w") as handle:
+        json.dump(cold, handle)
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- profile
@@ -987,6 +1111,33 @@ def e2e_table(summary: dict, stacks) -> str:
     return "\n".join(lines)
 
 
+def peer_table(summary: dict, stacks) -> str:
+    """The project beside the ceiling and the peers, with the project's requests/s ratio to each."""
+    shown = [s for s in ("project",) + peers.PEER_STACKS if s in stacks]
+    others = [s for s in shown if s != "project"]
+    header = "| body | workers |" + "".join(" %s req/s | p50 ms | p99 ms |" % s for s in shown)
+    header += "".join(" project / %s |" % s for s in others)
+    lines = [header, "|---|---:|" + "---:|---:|---:|" * len(shown) + "---:|" * len(others)]
+    for body in peers.PEER_BODIES:
+        for workers in (1, 2):
+            case = "%s|%d" % (body, workers)
+            row = "| %s | %d |" % (body, workers)
+            for stack in shown:
+                cell = summary.get((stack, case))
+                if cell is None:
+                    row += " n/a | | |"
+                    continue
+                errors = " (%d errors)" % cell["errors"] if cell["errors"] else ""
+                row += " %.0f%s | %.2f | %.2f |" % (cell["rps"], errors, cell["p50"], cell["p99"])
+            project = summary.get(("project", case))
+            for stack in others:
+                cell = summary.get((stack, case))
+                ratio = cell["rps"] and project["rps"] / cell["rps"] if cell and project else None
+                row += " %s |" % _fmt(ratio, "%.2fx")
+            lines.append(row)
+    return "\n".join(lines)
+
+
 def cold_table(result: dict, stacks) -> str:
     lines = [
         "| stack | cold start s (median) | runs | shutdown: entry process exit s | "
@@ -1080,6 +1231,48 @@ def targets(codec_ratios: tuple, summary: dict, result: dict) -> str:
             two / one if one and two else None,
             1.5,
         )
+    lines += ["", "Issue 12:", "", "| target | measured | met |", "|---|---|---|"]
+    for op in ("decode", "encode"):
+        values = by_shape(codec_ratios[0], "json", op)
+        text = " / ".join(_fmt(v, "%.2fx") for v in values[1:])
+        met = "n/a" if None in values[1:] else ("yes" if min(values[1:]) >= 3 else "NO")
+        lines.append(
+            "| default install: JSON %s >= 3x 1.10.1 (1000x32 / 10000x32) | %s | %s |"
+            % (op, text, met)
+        )
+        add("default install: JSON %s 1x16 not slower than 1.10.1" % op, values[0], 1.0)
+    for workers in (1, 2):
+        mine, ceiling = rps("project", "JSON 1x16|%d" % workers), rps(
+            "ceiling", "JSON 1x16|%d" % workers
+        )
+        add(
+            "project >= 0.95x the ceiling, JSON 1x16, %d worker(s)" % workers,
+            mine / ceiling if mine and ceiling else None,
+            0.95,
+        )
+    for peer in ("fastapi", "torchserve", "mlserver"):
+        ratios = []
+        for body in peers.PEER_BODIES:
+            for workers in (1, 2):
+                mine, theirs = rps("project", "%s|%d" % (body, workers)), rps(
+                    peer, "%s|%d" % (body, workers)
+                )
+                ratios.append(mine / theirs if mine and theirs else None)
+        value = None if None in ratios else min(ratios)
+        add(
+            "project ahead of %s on every row (lowest project / %s req/s)" % (peer, peer),
+            None if value is None else value - 1e-9,
+            1.0,
+            _fmt(value, "%.2fx"),
+        )
+    for stack in ("project", "project-cds"):
+        name = "%s cold start <= 0.8x the floor's" % stack
+        if cold.get(stack) is not None and cold.get("floor") is not None:
+            ratio = cold[stack] / cold["floor"]
+            text = "%.2fx (%.2f s vs %.2f s)" % (ratio, cold[stack], cold["floor"])
+            add(name, 0.8 - ratio, 0, text)
+        else:
+            add(name, None, 0)
     return "\n".join(lines)
 
 
@@ -1104,6 +1297,8 @@ def write_report(args, profile, info, codecs, result, stacks_run, paths) -> str:
             info["mms"],
             info["wrk"],
         ),
+        "- peers: %s"
+        % ("; ".join("%s: %s" % kv for kv in sorted(info.get("peers", {}).items())) or "none"),
         "- profile: %s" % ", ".join("%s=%s" % kv for kv in sorted(profile.items())),
         "",
         "## 1. Codecs (in-process, median of %d runs, MB/s of the canonical body)"
@@ -1134,14 +1329,14 @@ def write_report(args, profile, info, codecs, result, stacks_run, paths) -> str:
             "",
             "Load: `%s`" % wrk_command_text(),
             "",
-            e2e_table(summary, stacks_run),
+            e2e_table(summary, [s for s in stacks_run if s in BASE_STACKS]),
             "",
             "CPU per request while measured (microseconds, from /proc of every process the stack "
             "started: the Java front end, MMS's Python workers, and the rest, i.e. the entry "
             "process such as a supervisor). Less sensitive to other load on the machine than "
             "requests/s:",
             "",
-            cpu_table(summary, stacks_run),
+            cpu_table(summary, [s for s in stacks_run if s in BASE_STACKS]),
             "",
             "### Python request path in-process",
             "",
@@ -1151,6 +1346,23 @@ def write_report(args, profile, info, codecs, result, stacks_run, paths) -> str:
             "request (%d requests x 3)." % profile["handler_requests"],
             "",
             handler_table(paths),
+            "",
+            "### The alternatives, same model, bodies, load and worker count",
+            "",
+            "The ceiling is this project's own `start_model_server` and MMS configuration with "
+            "`benchmarks/ceiling_handler.py`, a handler service answering a constant without "
+            "decoding. FastAPI (async endpoint, `uvicorn --workers N`, uvloop and httptools), "
+            "TorchServe (custom handler `benchmarks/torchserve_handler.py`, "
+            "`decode_input_request=false`) and MLServer (custom runtime "
+            "`benchmarks/mlserver_runtime.py`, `parallel_workers=N`, /invocations and /ping as "
+            "custom endpoints) decode and encode with `benchmarks/peer_codec.py` (orjson, "
+            "numpy) and call the same model code. TorchServe is scaled to 2 workers through its "
+            "management API like MMS; FastAPI and MLServer fix the worker count at start, so "
+            "their 2-worker rows come from a second server started with 2. Same wrk command, "
+            "same warm-up and duration as above. Ratios are the project's requests/s divided by "
+            "the other stack's.",
+            "",
+            peer_table(summary, stacks_run),
             "",
             "## 3. Cold start and shutdown",
             "",
@@ -1167,7 +1379,7 @@ def write_report(args, profile, info, codecs, result, stacks_run, paths) -> str:
             parts += ["Failures:", ""]
             parts += ["- %s: %s" % kv for kv in sorted(result["failures"].items())]
             parts.append("")
-        parts += ["## Targets (issue 5)", "", targets(ratios, summary, result), ""]
+        parts += ["## Targets (issues 5 and 12)", "", targets(ratios, summary, result), ""]
     parts += [
         "## Commands",
         "",
@@ -1182,6 +1394,17 @@ def write_report(args, profile, info, codecs, result, stacks_run, paths) -> str:
         "(`start_model_server()`)",
         "- all stacks: SAGEMAKER_BASE_DIR=benchmarks/.work/opt_ml, SAGEMAKER_BIND_TO_PORT, "
         "SAGEMAKER_MODEL_SERVER_WORKERS=1, a TMPDIR of their own",
+        "- ceiling: as project, with `--handler-service ceiling_handler` and benchmarks/ on "
+        "PYTHONPATH",
+        "- fastapi: `benchmarks/.work/venv-fastapi/bin/python -m uvicorn fastapi_app:app --host "
+        "127.0.0.1 --port <port> --workers <n> --log-level warning --no-access-log`",
+        "- torchserve: `benchmarks/.work/venv-torchserve/bin/torchserve --start --foreground "
+        "--ncs --disable-token-auth --model-store benchmarks/.work/torchserve-store --models "
+        "model=model.mar --ts-config <state>/config.properties` (archive made with "
+        "torch-model-archiver from benchmarks/torchserve_handler.py)",
+        "- mlserver: `benchmarks/.work/venv-mlserver/bin/mlserver start <state>/models` "
+        "(settings.json with parallel_workers=<n>; model-settings.json naming "
+        "`mlserver_runtime.BenchmarkRuntime`)",
         "- codecs: `<venv>/bin/python benchmarks/codec_runner.py --toolkit <label> --repeats %d "
         "--min-seconds %s`" % (profile["codec_repeats"], profile["codec_min_seconds"]),
         "",
@@ -1226,6 +1449,13 @@ def parse_args(argv):
         "--report-only",
         action="store_true",
         help="rewrite RESULTS.md from the last run's benchmarks/.work/results.json",
+    )
+    parser.add_argument(
+        "--cold-only",
+        type=int,
+        metavar="N",
+        help="only N alternating rounds of cold starts of the --only stacks; prints a table "
+        "and leaves RESULTS.md alone (e.g. --cold-only 8 --only floor,project,project-cds)",
     )
     parser.add_argument("--skip-codecs", action="store_true")
     parser.add_argument("--skip-e2e", action="store_true")
@@ -1278,15 +1508,23 @@ def main(argv=None) -> int:
         else:
             project_python = ensure_venv(
                 PROJECT_VENV,
-                ["-e", REPO, "orjson"],
+                ["-e", REPO],  # a default install: orjson comes as a dependency
                 marker_sources=[os.path.join(REPO, "setup.py")],
             )
         prepare_model_and_bodies(project_python)
+        unavailable = provision_peers(only)
+        if "project-cds" in only:
+            build_cds_archive(project_python)
+        only = [s for s in only if s not in unavailable]
+        if args.cold_only:
+            print(cold_only(Stacks(project_python, old_python), only, args.cold_only))
+            return 0
         if args.profile_request_path:
             stacks = Stacks(project_python, old_python)
             print(profile_request_path(stacks, wrk, args.profile_request_path, 8))
             return 0
         info = machine_info(project_python, old_python, wrk)
+        info["peers"] = peer_versions(only)
         codecs = {}
         if not args.skip_codecs:
             codecs = run_all_codecs(old_python, project_python, profile)
@@ -1298,6 +1536,7 @@ def main(argv=None) -> int:
             stacks.project_env = dict(item.split("=", 1) for item in args.project_env)
             paths = run_handler_paths(stacks, only, profile)
             result = run_end_to_end(stacks, wrk, profile, only)
+            result["failures"].update(unavailable)
         with open(os.path.join(WORK, "results.json"), "w") as handle:
             serialisable = dict(result or {})
             everything = {

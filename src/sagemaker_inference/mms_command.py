@@ -10,7 +10,7 @@ from typing import List, Optional, Sequence
 
 import mms
 
-from sagemaker_inference import mms_config
+from sagemaker_inference import cds, mms_config
 from sagemaker_inference.logging import log4j_level, metrics_wanted
 
 JAVA_INSTALL_HINT = (
@@ -90,7 +90,9 @@ def build_command(
         if log_config and arg.startswith("-Dlog4j.configurationFile="):
             continue
         cmd.append(arg)
-    cmd += ["-cp", class_path(plugins_path, patches_path), "com.amazonaws.ml.mms.ModelServer"]
+    path = class_path(plugins_path, patches_path)
+    cmd += cds.start_args(java, path)  # [] unless SAGEMAKER_MMS_CDS_ARCHIVE matches
+    cmd += ["-cp", path, "com.amazonaws.ml.mms.ModelServer"]
     cmd += ["--python", python or sys.executable, "-f", config_file, "-s", model_store]
     if models:
         cmd += ["-m", *models]

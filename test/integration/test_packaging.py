@@ -43,4 +43,12 @@ def test_wheel_ships_the_prebuilt_jars_and_their_source(tmp_path):
                 assert wheel.read(inside) == shipped.read()
             for source in artifact.sources():
                 assert os.path.relpath(source, SRC) in names, source
+        metadata = next(name for name in names if name.endswith(".dist-info/METADATA"))
+        requires = [
+            line.split(":", 1)[1].strip()
+            for line in wheel.read(metadata).decode("utf-8").splitlines()
+            if line.startswith("Requires-Dist:")
+        ]
     assert "sagemaker_inference/etc/log4j2.xml" in names
+    # A plain `pip install` brings the JSON fast path along (not only the `fast` extra).
+    assert "orjson" in requires, requires

@@ -165,6 +165,7 @@ LOCAL_MODEL_SNIPPET = (
 )
 # Commands quoted in the prose (multi-word spans starting with a program name).
 INLINE_COMMAND = re.compile(r"^(sudo|apt-get|yum|pip|python3?|\.venv/bin/\S+|tox|bash|docker) \S")
+COLD_ONLY_COMMAND = "python benchmarks/run.py --cold-only 8 --only floor,project,project-cds"
 INLINE: Dict[str, str] = {
     "apt-get install -y openjdk-17-jre-headless": "test_inline_commands (package in .ci/run)",
     "sudo apt-get install -y openjdk-17-jre-headless": "test_inline_commands (package in .ci/run)",
@@ -174,6 +175,7 @@ INLINE: Dict[str, str] = {
     "pip install 'sagemaker-inference[fast]'": "test_inline_commands (extra declared)",
     "python -m sagemaker_inference.plugin build": "test_jar_rebuild.py (rebuilds into a cache)",
     "python -m sagemaker_inference.plugin check": "test_inline_commands (run)",
+    "python -m sagemaker_inference.cds ARCHIVE": "test_cds_archive.py (builds one, serves)",
     ".venv/bin/python -m sagemaker_inference.plugin build": "test_jar_rebuild.py (same build)",
     "python -m sagemaker_inference.plugin build --cache-dir DIR": "test_jar_rebuild.py",
     ".venv/bin/pip install pytest && .venv/bin/python -m pytest test_fruit.py": (
@@ -182,6 +184,7 @@ INLINE: Dict[str, str] = {
     ".venv/bin/python -m pytest test/integration/test_hostile.py": "test_inline_commands",
     ".venv/bin/python -m pytest -m soak test/integration/test_soak.py -s": "test_inline_commands",
     "python benchmarks/run.py": "test_benchmark_commands_exist",
+    COLD_ONLY_COMMAND: "test_inline_commands",
     "apt-get update": "test_inline_commands (benchmarks/run.py runs it)",
     "apt-get install wrk": "test_inline_commands (benchmarks/run.py runs it)",
     "docker run IMAGE bash": "test_entrypoint.py (other commands run in place; needs Docker)",
@@ -589,6 +592,8 @@ def test_inline_commands(tmp_path):
     benchmark = open(os.path.join(ROOT, "benchmarks", "run.py"), encoding="utf-8").read()
     assert '"apt-get", "update"' in benchmark or "apt-get update" in benchmark
     assert "wrk" in benchmark
+    # COLD_ONLY_COMMAND: the option and the stack exist
+    assert all(word in benchmark for word in ('"--cold-only"', '"project-cds"', "COLD_ONLY"))
     # `pip install 'sagemaker-inference[fast]'` (read from setup.py: an editable install's
     # metadata may predate the extra)
     assert re.search(r'"fast": \[', open(os.path.join(ROOT, "setup.py")).read())

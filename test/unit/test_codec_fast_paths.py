@@ -7,6 +7,7 @@ NPY headers.
 
 import io
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -371,3 +372,92 @@ def test_bad_npy_headers_are_400_as_before(body):
     for _ in range(2):
         with pytest.raises(errors.BadRequestError):
             decoder.decode(body, "application/x-npy")
+
+
+# --- orjson in a default install -----------------------------------------------------------
+
+
+def _plain_requirement_names(requirements):
+    """Distribution names of requirements that apply without any extra."""
+    names = set()
+    for requirement in requirements or []:
+        name, _, marker = requirement.partition(";")
+        if "extra" in marker:
+            continue
+        names.add(name.strip().split("[")[0].split("=")[0].split(">")[0].split("<")[0].lower())
+    return names
+
+
+def test_installed_package_requires_orjson_without_an_extra():
+    importlib_metadata = pytest.importorskip("importlib.metadata")
+    required = importlib_metadata.requires("sagemaker-inference")
+    assert "orjson" in _plain_requirement_names(required), required
+
+
+@pytest.fixture
+def fresh_orjson_lookup(monkeypatch):
+    """Makes utils.optional_orjson import again, as in a freshly started worker."""
+    monkeypatch.setattr(utils, "_orjson_module", utils._ORJSON_UNSET)
+    yield
+    utils._orjson_module = utils._ORJSON_UNSET
+
+
+def _count_calls(monkeypatch, module, name):
+    calls = []
+    original = getattr(module, name)
+
+    def counting(*args, **kwargs):
+        calls.append(name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counting)
+    return calls
+
+
+_CODEC_ROWS = np.random.default_rng(5).random((1000, 32))
+_CODEC_BODIES = [
+    ("application/json", json.dumps([[0.25] * 16]).encode()),
+    ("application/json", json.dumps(_CODEC_ROWS.tolist()).encode()),
+    (
+        "text/csv",
+        "\n".join(",".join(repr(v) for v in row) for row in _CODEC_ROWS.tolist()).encode(),
+    ),
+]
+
+
+@pytest.mark.parametrize("content_type, body", _CODEC_BODIES)
+def test_default_codecs_use_orjson_when_importable(
+    monkeypatch, fresh_orjson_lookup, content_type, body
+):
+    orjson = pytest.importorskip("orjson")
+    loads = _count_calls(monkeypatch, orjson, "loads")
+    dumps = _count_calls(monkeypatch, orjson, "dumps")
+    decoded = decoder.decode(body, content_type)
+    encoded = encoder.encode(decoded, content_type)
+    assert loads and dumps
+    assert utils.optional_orjson() is orjson
+    # The same results as the standard library's path (the spelling of the text may differ).
+    assert _same(decoded, _stdlib(monkeypatch, decoder.decode, body, content_type))
+    expected = _stdlib(monkeypatch, encoder.encode, decoded, content_type)
+    assert _encoded_values(encoded, content_type) == _encoded_values(expected, content_type)
+
+
+def _encoded_values(text, content_type):
+    return json.loads(text) if content_type == "application/json" else _csv_values(text)
+
+
+@pytest.mark.parametrize("content_type, body", _CODEC_BODIES)
+def test_default_codecs_fall_back_to_the_stdlib_without_orjson(
+    monkeypatch, fresh_orjson_lookup, content_type, body
+):
+    with_orjson_decoded = decoder.decode(body, content_type)
+    with_orjson_encoded = encoder.encode(with_orjson_decoded, content_type)
+    utils._orjson_module = utils._ORJSON_UNSET
+    monkeypatch.setitem(sys.modules, "orjson", None)  # import orjson now raises ImportError
+    assert utils.optional_orjson() is None
+    decoded = decoder.decode(body, content_type)
+    assert _same(decoded, with_orjson_decoded)
+    encoded = encoder.encode(decoded, content_type)
+    assert _encoded_values(encoded, content_type) == _encoded_values(
+        with_orjson_encoded, content_type
+    )

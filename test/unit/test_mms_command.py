@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from sagemaker_inference import mms_command, mms_config
+from sagemaker_inference import cds, mms_command, mms_config
 
 
 def test_find_java_missing_says_how_to_install(monkeypatch, tmp_path):
@@ -138,3 +138,20 @@ def test_patches_path_survives_a_broken_build(monkeypatch, library_caplog):
     monkeypatch.setattr(plugin, "ensure_patches", broken)
     assert mms_config.patches_path() is None
     assert "MMS's own classes are used" in library_caplog.text
+
+
+def test_a_matching_cds_archive_goes_before_the_class_path(monkeypatch, tmp_path):
+    java = tmp_path / "java"
+    java.write_bytes(b"java")
+    archive = tmp_path / "mms.jsa"
+    archive.write_bytes(b"archive")
+    monkeypatch.setenv(cds.CDS_ARCHIVE_ENV, str(archive))
+    path = mms_command.class_path(None, None)
+    (tmp_path / "mms.jsa.key").write_text(cds.archive_key(str(java), path))
+    cmd = mms_command.build_command(str(java), "c.properties", "/store", patches_path=None)
+    flag = "-XX:SharedArchiveFile={}".format(archive)
+    assert cmd.index(flag) < cmd.index("-cp")
+    assert "-Xshare:auto" in cmd
+    monkeypatch.delenv(cds.CDS_ARCHIVE_ENV)
+    cmd = mms_command.build_command(str(java), "c.properties", "/store", patches_path=None)
+    assert flag not in cmd and "-Xshare:auto" not in cmd
