@@ -11,6 +11,7 @@ be found afterwards: stopping a server fails the test when any of them is left.
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import signal
@@ -114,6 +115,21 @@ def slow_loading_inference(seconds: float) -> str:
         def transform_fn(model, body, content_type, accept):
             return model, "text/plain"
         """).format(seconds)
+
+
+def post_json(server: "Server", path: str, payload, timeout: float = 60.0) -> requests.Response:
+    """POST ``payload`` as JSON to ``path`` of ``server``."""
+    return requests.post(
+        server.url + path,
+        data=json.dumps(payload),
+        headers={"Content-Type": "application/json"},
+        timeout=timeout,
+    )
+
+
+def load_model(server: "Server", name: str, url: str) -> requests.Response:
+    """Load a model on a multi-model server the way SageMaker does: name and url only."""
+    return post_json(server, "/models", {"model_name": name, "url": url}, timeout=120)
 
 
 def leftover_processes(marker: str) -> List[psutil.Process]:

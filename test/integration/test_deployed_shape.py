@@ -5,7 +5,6 @@ Every server of the suite already runs with PATH and JAVA_HOME holding java but 
 (server_harness.jre_only_shape); the tests here check what that shape must still give.
 """
 
-import json
 import os
 import shutil
 import signal
@@ -18,6 +17,7 @@ import requests
 
 from sagemaker_inference import model_server, plugin
 from server_harness import (
+    load_model,
     slow_loading_inference,
     Server,
     leftover_processes,
@@ -155,12 +155,7 @@ def test_multi_model_endpoint_serves_with_no_worker_count(make_server):
     model = write_model(server.base_dir, {"inference.py": SLOW_INFERENCE}, name="slow")
     server.start()
     server.wait_for_ping()
-    loaded = requests.post(
-        server.url + "/models",
-        data=json.dumps({"model_name": "slow", "url": model}),
-        headers={"Content-Type": "application/json"},
-        timeout=120,
-    )
+    loaded = load_model(server, "slow", model)
     assert loaded.status_code == 200, loaded.text
     described = requests.get(server.url + "/models/slow", timeout=10).json()
     # MMS 1.1 describes one model as an object (later versions: a list of one)

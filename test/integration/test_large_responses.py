@@ -4,12 +4,9 @@ Without the library's check MMS's front end drops the oversized frame, kills the
 "Worker died.") and the model loads again.
 """
 
-import json
-
 import pytest
-import requests
 
-from server_harness import running_server, write_model
+from server_harness import post_json, running_server, write_model
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -41,12 +38,7 @@ def transform_fn(model, body, content_type, accept):
 
 
 def post(server, payload):
-    return requests.post(
-        server.url + "/invocations",
-        data=json.dumps(payload),
-        headers={"Content-Type": "application/json"},
-        timeout=60,
-    )
+    return post_json(server, "/invocations", payload)
 
 
 def prepare(server):

@@ -1,13 +1,12 @@
 """Multi-model endpoint: load two models whose code both calls itself inference.py."""
 
-import json
 import os
 
 import numpy as np
 import pytest
 import requests
 
-from server_harness import Server, running_server, write_model
+from server_harness import load_model, Server, running_server, write_model
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -50,12 +49,7 @@ def mme(timings):
 
 
 def load(server, name, url):
-    return requests.post(
-        server.url + "/models",
-        data=json.dumps({"model_name": name, "url": url}),
-        headers={"Content-Type": "application/json"},
-        timeout=120,
-    )
+    return load_model(server, name, url)
 
 
 def invoke(server, name, body=b"[[1, 2]]"):

@@ -5,14 +5,13 @@ while it is unloaded. Every request must get 200, 404 or 503 promptly; none "Wor
 (500) or left hanging; the unload itself succeeds and the model can be loaded again.
 """
 
-import json
 import threading
 import time
 
 import pytest
 import requests
 
-from server_harness import Server, running_server, write_model
+from server_harness import load_model, Server, running_server, write_model
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -36,12 +35,7 @@ def predict_fn(data, model):
 
 
 def load(server, name, url):
-    return requests.post(
-        server.url + "/models",
-        data=json.dumps({"model_name": name, "url": url}),
-        headers={"Content-Type": "application/json"},
-        timeout=120,
-    )
+    return load_model(server, name, url)
 
 
 def invoke_until(server, stop, results):

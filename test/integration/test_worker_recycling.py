@@ -1,15 +1,13 @@
 """Worker recycling: after N requests, or above an RSS bound, a worker is replaced and no
 request fails (both settings are off by default)."""
 
-import json
 import threading
 import time
 
 import psutil
 import pytest
-import requests
 
-from server_harness import running_server, write_model
+from server_harness import post_json, running_server, write_model
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -40,12 +38,7 @@ def prepare(server):
 
 
 def post(server, payload):
-    return requests.post(
-        server.url + "/invocations",
-        data=json.dumps(payload),
-        headers={"Content-Type": "application/json"},
-        timeout=60,
-    )
+    return post_json(server, "/invocations", payload)
 
 
 def ready(server):
