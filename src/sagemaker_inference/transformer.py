@@ -433,13 +433,13 @@ class Transformer(object):
             result = self._run_handler_function(
                 self._transform_fn, self._model, body, content_type, accept, context
             )
-            return self._response(context, index, result, accept)
+            return self._request_answer(context, index, result, accept)
         except Exception as exc:
             return self._request_failed(context, index, exc, traceback.format_exc())
         finally:
             _current_request.reset(token)
 
-    def _response(self, context: Any, index: int, result: Any, accept: str) -> Any:
+    def _request_answer(self, context: Any, index: int, result: Any, accept: str) -> Any:
         """The body MMS sends for request ``index``; sets its content type from ``result``
         (``(body, content_type)``, or a bare body answered as ``accept``)."""
         if isinstance(result, tuple):
@@ -505,7 +505,7 @@ class Transformer(object):
                     responses[index] = self._request_failed(context, index, value, trace)
                     continue
                 result = self._run_handler_function(self._output_fn, value, accepts[index], context)
-                responses[index] = self._response(context, index, result, accepts[index])
+                responses[index] = self._request_answer(context, index, result, accepts[index])
             except Exception as exc:
                 responses[index] = self._request_failed(context, index, exc, traceback.format_exc())
             finally:

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -17,7 +19,6 @@ def test_stack_key_is_dtype_and_trailing_shape():
         np.float64(1.0),
         np.array(3.0),
         np.array([{"a": 1}], dtype=object),
-        np.matrix([[1, 2]]),
         [[1, 2]],
         {"inputs": "text"},
         "text",
@@ -26,6 +27,14 @@ def test_stack_key_is_dtype_and_trailing_shape():
 )
 def test_values_that_cannot_be_stacked(value):
     assert batching.stack_key(value) is None
+
+
+def test_numpy_matrices_are_not_stacked():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        matrix = np.matrix([[1, 2]])
+    assert batching.stack_key(matrix) is None
+    assert batching.split(matrix, [1]) is None
 
 
 def test_plan_groups_compatible_arrays_and_leaves_the_rest_single():
