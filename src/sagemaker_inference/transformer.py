@@ -368,6 +368,11 @@ def import_user_module(module_name: str, model_dir: str) -> Optional[ModuleType]
 class Transformer(object):
     """Binds the user's hooks (or the handler's defaults) and runs them for each request."""
 
+    # Batched prediction is off unless the user module opts in (read at load); class defaults
+    # keep subclasses that build their own state without Transformer.__init__ working.
+    _predict_batch_fn: Optional[Callable] = None
+    _batch_stacking = False
+
     def __init__(self, default_inference_handler: Optional[DefaultInferenceHandler] = None):
         self._default_inference_handler = default_inference_handler or DefaultInferenceHandler()
         self._initialized = False
