@@ -26,6 +26,8 @@ DEFAULT_BIND_ADDRESS = "0.0.0.0"
 DEFAULT_MAX_RESPONSE_SIZE = 6553500
 MAX_MEGABYTES = 2047
 DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS = 60
+# MMS's own default wait for a batch to fill, in milliseconds.
+DEFAULT_MAX_BATCH_DELAY_MS = 100
 
 TRUE_VALUES = frozenset(("true", "1", "yes", "on"))
 FALSE_VALUES = frozenset(("false", "0", "no", "off", ""))
@@ -186,6 +188,10 @@ class Environment(object):
             env, parameters.MAX_REQUESTS_PER_WORKER_ENV, None, minimum=0
         )
         self._max_worker_rss = _megabytes(env, parameters.MAX_WORKER_RSS_ENV)
+        self._batch_size = _integer(env, parameters.BATCH_SIZE_ENV, 1, minimum=1)
+        self._max_batch_delay_ms = _integer(
+            env, parameters.MAX_BATCH_DELAY_ENV, DEFAULT_MAX_BATCH_DELAY_MS, minimum=0
+        )
         self._log_level = env.get(parameters.LOG_LEVEL_ENV) or DEFAULT_LOG_LEVEL
         self._return_traceback = flags[parameters.RETURN_TRACEBACK_ENV]
         self._input_fn_errors_as_500 = flags[parameters.INPUT_FN_ERRORS_AS_500_ENV]
@@ -301,6 +307,21 @@ class Environment(object):
     def max_worker_rss(self) -> Optional[int]:
         """Resident memory in bytes above which a worker is replaced (None: no bound)."""
         return self._max_worker_rss
+
+    @property
+    def batch_size(self) -> int:
+        """Requests MMS may hand a worker in one batch (1: no batching).
+
+        Applied by the Java front end (which reads the variable itself) to the model loaded at
+        start and to every ``POST /models`` that names no ``batch_size``; validated here so that
+        a bad value fails at start.
+        """
+        return self._batch_size
+
+    @property
+    def max_batch_delay_ms(self) -> int:
+        """Milliseconds MMS waits for a batch to fill before handing over what it has."""
+        return self._max_batch_delay_ms
 
     @property
     def log_level(self) -> str:

@@ -103,6 +103,13 @@ def start_model_server(handler_service: str = DEFAULT_HANDLER_SERVICE) -> int:
         child_env.pop(parameters.LOAD_FAILURE_FILE_ENV, None)
 
     patches = mms_config.patches_path()
+    if env.batch_size > 1 and not patches:
+        raise ValueError(
+            "{}={} needs the library's patched MMS front end, which applies it, and that jar "
+            "is not in use ({} is empty, or the jar is unavailable: see the log)".format(
+                parameters.BATCH_SIZE_ENV, env.batch_size, mms_config.PATCHES_PATH_ENV
+            )
+        )
     runtime_dir = mms_config.runtime_dir()
     try:
         worker_errors = os.path.join(runtime_dir, "worker-errors")

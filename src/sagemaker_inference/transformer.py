@@ -4,6 +4,10 @@ Everything that does not depend on the request (importing the user module, inspe
 signatures, reading the environment, parsing constant media types) happens once in
 ``validate_and_initialize``; ``transform`` then handles each request of the batch on its own:
 its own headers, its own response content type and status, and its own error.
+
+When the user opts in to batched prediction (a ``predict_batch_fn`` hook, or
+``batch_stacking = True`` in the user module), ``transform`` decodes every request of the batch
+first, runs the model once for the batch, then encodes every answer: see ``_transform_batch``.
 """
 
 import contextvars
@@ -20,7 +24,15 @@ from http import HTTPStatus
 from types import ModuleType
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from sagemaker_inference import content_types, encoder, environment, errors, mediatypes, utils
+from sagemaker_inference import (
+    batching,
+    content_types,
+    encoder,
+    environment,
+    errors,
+    mediatypes,
+    utils,
+)
 from sagemaker_inference import logging as sm_logging
 from sagemaker_inference.default_inference_handler import DefaultInferenceHandler
 
@@ -36,10 +48,13 @@ HOOK_ARGUMENTS = {
     "model_warmup_fn": ("model_dir", "model"),
     "input_fn": ("input_data", "content_type"),
     "predict_fn": ("data", "model"),
+    "predict_batch_fn": ("inputs", "model"),
     "output_fn": ("prediction", "accept"),
     "transform_fn": ("model", "input_data", "content_type", "accept"),
 }
-_PIPELINE_HOOKS = ("input_fn", "predict_fn", "output_fn")
+_PIPELINE_HOOKS = ("input_fn", "predict_fn", "predict_batch_fn", "output_fn")
+# Module attribute of the user module that opts in to stacking array inputs of a batch.
+BATCH_STACKING_ATTRIBUTE = "batch_stacking"
 
 _current_request: "contextvars.ContextVar[Optional[RequestView]]" = contextvars.ContextVar(
     "sagemaker_inference_current_request", default=None
@@ -353,6 +368,11 @@ def import_user_module(module_name: str, model_dir: str) -> Optional[ModuleType]
 class Transformer(object):
     """Binds the user's hooks (or the handler's defaults) and runs them for each request."""
 
+    # Batched prediction is off unless the user module opts in (read at load); class defaults
+    # keep subclasses that build their own state without Transformer.__init__ working.
+    _predict_batch_fn: Optional[Callable] = None
+    _batch_stacking = False
+
     def __init__(self, default_inference_handler: Optional[DefaultInferenceHandler] = None):
         self._default_inference_handler = default_inference_handler or DefaultInferenceHandler()
         self._initialized = False
@@ -366,6 +386,9 @@ class Transformer(object):
         self._model_fn: Optional[Callable] = None
         self._input_fn: Optional[Callable] = None
         self._predict_fn: Optional[Callable] = None
+        self._predict_batch_fn: Optional[Callable] = None
+        self._batch_stacking = False
+        self._warned_unsplittable = False
         self._output_fn: Optional[Callable] = None
         self._transform_fn: Optional[Callable] = None
         self._arities: Dict[Any, Tuple[int, float]] = {}
@@ -399,6 +422,8 @@ class Transformer(object):
                 ]
         if data is None:
             return None
+        if self._predict_batch_fn is not None or (self._batch_stacking and len(data) > 1):
+            return self._transform_batch(context, data)
         return [self._transform_request(context, index, item) for index, item in enumerate(data)]
 
     def _transform_request(self, context: Any, index: int, item: Any) -> Any:
@@ -413,23 +438,200 @@ class Transformer(object):
             result = self._run_handler_function(
                 self._transform_fn, self._model, body, content_type, accept, context
             )
-            if isinstance(result, tuple):
-                response, response_content_type = result[0], result[1]
-            else:
-                response, response_content_type = result, accept
-            response = _wire_value(response)
-            if response_content_type:
-                context.set_response_content_type(index, str(response_content_type))
-            return response
+            return self._request_answer(context, index, result, accept)
         except Exception as exc:
-            trace = traceback.format_exc()
-            if self._input_errors_are_400 and self._is_input_fn_error(exc):
-                detail = str(exc)
-                message = "{}: {}".format(type(exc).__name__, detail) if detail else repr(exc)
-                exc = errors.BadRequestError("input_fn could not read the request: " + message)
-            return self._error_response(context, index, exc, trace)
+            return self._request_failed(context, index, exc, traceback.format_exc())
         finally:
             _current_request.reset(token)
+
+    def _request_answer(self, context: Any, index: int, result: Any, accept: str) -> Any:
+        """The body MMS sends for request ``index``; sets its content type from ``result``
+        (``(body, content_type)``, or a bare body answered as ``accept``)."""
+        if isinstance(result, tuple):
+            response, response_content_type = result[0], result[1]
+        else:
+            response, response_content_type = result, accept
+        response = _wire_value(response)
+        if response_content_type:
+            context.set_response_content_type(index, str(response_content_type))
+        return response
+
+    def _request_failed(self, context: Any, index: int, exc: Exception, trace: str) -> Any:
+        """The error body for request ``index`` (input_fn's errors are the client's: 400)."""
+        if self._input_errors_are_400 and self._is_input_fn_error(exc):
+            detail = str(exc)
+            message = "{}: {}".format(type(exc).__name__, detail) if detail else repr(exc)
+            exc = errors.BadRequestError("input_fn could not read the request: " + message)
+        return self._error_response(context, index, exc, trace)
+
+    # ---- batched prediction ------------------------------------------------------------------
+
+    def _transform_batch(self, context: Any, data: List[Any]) -> List[Any]:
+        """Decode every request, predict once for the batch, encode every answer.
+
+        Each request keeps its own headers, input_fn and output_fn call, content type, status
+        and error: a request that fails to decode is answered alone and left out of the
+        prediction. ``current_request()`` is None inside a call that spans several requests.
+        """
+        responses: List[Any] = [None] * len(data)
+        views: List[RequestView] = []
+        accepts: List[Any] = [None] * len(data)
+        decoded: Dict[int, Any] = {}
+        for index, item in enumerate(data):
+            properties = _request_properties(context, index)
+            content_type, accept_header = _content_type_and_accept(properties)
+            view = RequestView(context, index, properties)
+            views.append(view)
+            token = _current_request.set(view)
+            try:
+                accepts[index] = self._resolve_accept(accept_header)
+                body = _body(item)
+                if self._decode_text:
+                    body = self._text_body(body, content_type)
+                decoded[index] = self._run_handler_function(
+                    self._input_fn, body, content_type, context
+                )
+            except Exception as exc:
+                responses[index] = self._request_failed(context, index, exc, traceback.format_exc())
+            finally:
+                _current_request.reset(token)
+
+        indices = list(decoded)
+        if self._predict_batch_fn is not None:
+            outcomes = self._predict_with_batch_hook(indices, decoded, views, context)
+        else:
+            outcomes = self._predict_stacked(indices, decoded, views, context)
+
+        for index in indices:
+            ok, value, trace = outcomes[index]
+            token = _current_request.set(views[index])
+            try:
+                if not ok:
+                    responses[index] = self._request_failed(context, index, value, trace)
+                    continue
+                result = self._run_handler_function(self._output_fn, value, accepts[index], context)
+                responses[index] = self._request_answer(context, index, result, accepts[index])
+            except Exception as exc:
+                responses[index] = self._request_failed(context, index, exc, traceback.format_exc())
+            finally:
+                _current_request.reset(token)
+        return responses
+
+    def _predict_one(self, view: RequestView, value: Any, context: Any) -> Tuple[bool, Any, str]:
+        """predict_fn on one request's input: ``(True, prediction, "")`` or
+        ``(False, exception, traceback)``."""
+        token = _current_request.set(view)
+        try:
+            return (
+                True,
+                self._run_handler_function(self._predict_fn, value, self._model, context),
+                "",
+            )
+        except Exception as exc:
+            return False, exc, traceback.format_exc()
+        finally:
+            _current_request.reset(token)
+
+    def _predict_stacked(
+        self,
+        indices: List[int],
+        decoded: Dict[int, Any],
+        views: List[RequestView],
+        context: Any,
+    ) -> Dict[int, Tuple[bool, Any, str]]:
+        """One predict_fn call per group of stackable arrays (see :mod:`batching`), split by
+        each request's row count; the others, and every member of a group whose call failed or
+        whose prediction cannot be split, one call each (so only a bad request fails)."""
+        values = [decoded[index] for index in indices]
+        groups, singles = batching.plan_groups(values)
+        outcomes: Dict[int, Tuple[bool, Any, str]] = {}
+        for group in groups:
+            arrays = [values[position] for position in group]
+            rows = [array.shape[0] for array in arrays]
+            try:
+                prediction = self._run_handler_function(
+                    self._predict_fn, batching.stack(arrays), self._model, context
+                )
+            except Exception as exc:
+                logger.warning(
+                    "predict_fn failed on %d stacked requests (%s: %s); predicting them one by one",
+                    len(group),
+                    type(exc).__name__,
+                    _one_line(str(exc)),
+                )
+                singles.extend(group)
+                continue
+            pieces = batching.split(prediction, rows)
+            if pieces is None:
+                if not self._warned_unsplittable:
+                    self._warned_unsplittable = True
+                    logger.warning(
+                        "predict_fn returned a %s that does not have one row per input row (%d); "
+                        "the batch is predicted request by request (define predict_batch_fn "
+                        "for models whose predictions are not row-aligned)",
+                        type(prediction).__name__,
+                        sum(rows),
+                    )
+                singles.extend(group)
+                continue
+            for position, piece in zip(group, pieces):
+                outcomes[indices[position]] = (True, piece, "")
+        for position in sorted(singles):
+            index = indices[position]
+            outcomes[index] = self._predict_one(views[index], values[position], context)
+        return outcomes
+
+    def _predict_with_batch_hook(
+        self,
+        indices: List[int],
+        decoded: Dict[int, Any],
+        views: List[RequestView],
+        context: Any,
+    ) -> Dict[int, Tuple[bool, Any, str]]:
+        """``predict_batch_fn(inputs, model)`` once for the batch; when that call fails (or does
+        not return one prediction per input), once per request, so only a bad request fails."""
+        outcomes: Dict[int, Tuple[bool, Any, str]] = {}
+        if not indices:
+            return outcomes
+        if len(indices) > 1:
+            try:
+                predictions = self._call_batch_hook([decoded[i] for i in indices], context)
+            except Exception as exc:
+                logger.warning(
+                    "predict_batch_fn failed on %d requests (%s: %s); calling it per request",
+                    len(indices),
+                    type(exc).__name__,
+                    _one_line(str(exc)),
+                )
+            else:
+                for index, prediction in zip(indices, predictions):
+                    outcomes[index] = (True, prediction, "")
+                return outcomes
+        for index in indices:
+            token = _current_request.set(views[index])
+            try:
+                outcomes[index] = (True, self._call_batch_hook([decoded[index]], context)[0], "")
+            except Exception as exc:
+                outcomes[index] = (False, exc, traceback.format_exc())
+            finally:
+                _current_request.reset(token)
+        return outcomes
+
+    def _call_batch_hook(self, inputs: List[Any], context: Any) -> List[Any]:
+        predictions = self._run_handler_function(
+            self._predict_batch_fn, inputs, self._model, context
+        )
+        if not isinstance(predictions, (list, tuple)) or len(predictions) != len(inputs):
+            got = (
+                "{} of length {}".format(type(predictions).__name__, len(predictions))
+                if isinstance(predictions, (list, tuple))
+                else "a {}".format(type(predictions).__name__)
+            )
+            raise TypeError(
+                "predict_batch_fn must return a list with one prediction per input "
+                "({} inputs); it returned {}".format(len(inputs), got)
+            )
+        return list(predictions)
 
     def _is_input_fn_error(self, exc: BaseException) -> bool:
         """An error the input_fn raised reading the body: ValueError (JSONDecodeError,
@@ -651,6 +853,15 @@ class Transformer(object):
         )
         self._input_fn = pick("input_fn", handler.default_input_fn)
         self._predict_fn = pick("predict_fn", handler.default_predict_fn)
+        self._predict_batch_fn = hooks["predict_batch_fn"]
+        stacking = getattr(module, BATCH_STACKING_ATTRIBUTE, False) if module is not None else False
+        if not isinstance(stacking, bool):
+            raise TypeError(
+                "{} in {} must be True or False, not {!r}".format(
+                    BATCH_STACKING_ATTRIBUTE, getattr(module, "__file__", module), stacking
+                )
+            )
+        self._batch_stacking = stacking
         self._output_fn = pick("output_fn", handler.default_output_fn)
         self._transform_fn = pick("transform_fn", self._default_transform_fn)
 
@@ -689,6 +900,13 @@ class Transformer(object):
         default_pipeline = self._transform_fn == self._default_transform_fn and (
             type(self)._default_transform_fn is Transformer._default_transform_fn
         )
+        if (self._predict_batch_fn is not None or self._batch_stacking) and not default_pipeline:
+            raise ValueError(
+                "predict_batch_fn and batch_stacking need the library's input_fn -> predict -> "
+                "output_fn pipeline, which {} replaces with its own _default_transform_fn".format(
+                    type(self).__name__
+                )
+            )
         library_input = (
             getattr(self._input_fn, "__func__", None) is DefaultInferenceHandler.default_input_fn
         )

@@ -185,6 +185,10 @@ INLINE: Dict[str, str] = {
     ".venv/bin/python -m pytest -m soak test/integration/test_soak.py -s": "test_inline_commands",
     "python benchmarks/run.py": "test_benchmark_commands_exist",
     COLD_ONLY_COMMAND: "test_inline_commands",
+    ".venv/bin/python benchmarks/batching.py --runs 2": "test_batching_benchmark_options",
+    ".venv/bin/python benchmarks/batching.py --runs 2 --workers 2 --sleep": (
+        "test_batching_benchmark_options"
+    ),
     "apt-get update": "test_inline_commands (benchmarks/run.py runs it)",
     "apt-get install wrk": "test_inline_commands (benchmarks/run.py runs it)",
     "docker run IMAGE bash": "test_entrypoint.py (other commands run in place; needs Docker)",
@@ -579,6 +583,20 @@ def test_benchmark_commands_exist():
     for command in lines:
         for option in command.argv[2:]:
             assert option in helped.stdout.decode(), (command.text, option)
+
+
+def test_batching_benchmark_options():
+    spans = [span for span in inline_commands() if "benchmarks/batching.py" in span]
+    assert spans
+    script = os.path.join(ROOT, "benchmarks", "batching.py")
+    helped = subprocess.run(
+        [sys.executable, script, "--help"], capture_output=True, timeout=60, cwd=ROOT
+    )
+    assert helped.returncode == 0, helped.stderr
+    for span in spans:
+        for option in shlex.split(span)[2:]:
+            if option.startswith("--"):
+                assert option in helped.stdout.decode(), (span, option)
 
 
 def test_inline_commands(tmp_path):

@@ -253,3 +253,23 @@ def test_recycling_settings():
         environment.Environment({"SAGEMAKER_MAX_REQUESTS_PER_WORKER": "-3"})
     with pytest.raises(ValueError, match="SAGEMAKER_MAX_WORKER_RSS_MB"):
         environment.Environment({"SAGEMAKER_MAX_WORKER_RSS_MB": "lots"})
+
+
+def test_batching_settings_defaults_values_and_invalid():
+    env = environment.Environment({})
+    assert env.batch_size == 1 and env.max_batch_delay_ms == 100
+    env = environment.Environment(
+        {
+            "SAGEMAKER_MODEL_SERVER_BATCH_SIZE": " 16 ",
+            "SAGEMAKER_MODEL_SERVER_MAX_BATCH_DELAY_MS": "0",
+        }
+    )
+    assert env.batch_size == 16 and env.max_batch_delay_ms == 0
+    for name, raw in (
+        ("SAGEMAKER_MODEL_SERVER_BATCH_SIZE", "0"),
+        ("SAGEMAKER_MODEL_SERVER_BATCH_SIZE", "eight"),
+        ("SAGEMAKER_MODEL_SERVER_MAX_BATCH_DELAY_MS", "-1"),
+        ("SAGEMAKER_MODEL_SERVER_MAX_BATCH_DELAY_MS", "0.5"),
+    ):
+        with pytest.raises(ValueError, match=name):
+            environment.Environment({name: raw})

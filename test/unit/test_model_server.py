@@ -312,6 +312,23 @@ def test_start_runs_supervisor_and_maps_exit_codes(monkeypatch, tmp_path, no_plu
     assert stop.value.code == supervisor.EXIT_LOAD_FAILED
 
 
+def test_batching_without_the_patched_front_end_fails_at_start(monkeypatch, tmp_path, no_plugin):
+    (tmp_path / "model").mkdir()
+    monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", False)
+    monkeypatch.setattr(model_server, "MMS_CONFIG_FILE", str(tmp_path / "mms.properties"))
+    monkeypatch.setattr(model_server, "REQUIREMENTS_PATH", str(tmp_path / "nothing.txt"))
+    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
+    monkeypatch.setenv("SAGEMAKER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("SAGEMAKER_MODEL_SERVER_BATCH_SIZE", "8")
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    monkeypatch.setattr(mms_command, "find_java", lambda: "/usr/bin/java")
+    monkeypatch.setattr(supervisor.Supervisor, "run", lambda self: 0)
+    with pytest.raises(ValueError, match="SAGEMAKER_MODEL_SERVER_BATCH_SIZE=8 needs"):
+        model_server.start_model_server()
+    monkeypatch.setenv("SAGEMAKER_MMS_PATCHES_PATH", "/x/fix.jar")
+    assert model_server.start_model_server() == 0
+
+
 def test_start_multi_model_sets_handler(monkeypatch, tmp_path, no_plugin):
     monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", True)
     monkeypatch.setattr(model_server, "MMS_CONFIG_FILE", str(tmp_path / "mms.properties"))

@@ -831,3 +831,150 @@ def test_subclass_transform_with_an_accept_nothing_encodes(tmp_path):
     headers = {"Content-Type": "application/json", "Accept": "image/png"}
     result, context = run(service, [b"[[1, 2]]"], [headers])
     assert status(context)[0] == 406
+
+
+# ---- batched prediction -------------------------------------------------------------------------
+
+STACKING_MODEL = """
+import numpy as np
+
+batch_stacking = True
+CALLS = []
+
+
+def model_fn(model_dir):
+    return 3
+
+def predict_fn(data, model):
+    CALLS.append(len(data))
+    if (np.asarray(data) == -1).any():
+        raise RuntimeError("row of -1")
+    return np.asarray(data) * model
+"""
+
+BATCH_HOOK_MODEL = """
+CALLS = []
+
+
+def model_fn(model_dir):
+    return "model"
+
+def predict_batch_fn(inputs, model, context):
+    CALLS.append(len(inputs))
+    if any(getattr(x, "size", 1) and (x == -1).any() for x in inputs):
+        raise RuntimeError("input of -1")
+    return [x.sum() for x in inputs]
+"""
+
+CSV_HEADERS = {"Content-Type": "text/csv", "Accept": "text/csv"}
+
+
+def user_calls():
+    return sys.modules["inference"].CALLS
+
+
+def test_stacking_predicts_once_and_answers_each_request_its_rows(tmp_path):
+    service = loaded(tmp_path, STACKING_MODEL)
+    # CSV decodes to float64, like these JSON bodies; [[7, 8]] is int64 and predicted alone.
+    bodies = [b"[[1.5, 2], [3, 4]]", b"5,6\n", b"[[7, 8]]", b"[[0.5, 1]]"]
+    result, context = run(service, bodies, [JSON_HEADERS, CSV_HEADERS, JSON_HEADERS, JSON_HEADERS])
+    assert user_calls() == [4, 1]
+    assert json.loads(result[0]) == [[4.5, 6], [9, 12]]
+    assert [float(v) for v in result[1].strip().split(",")] == [15, 18]
+    assert context.get_response_content_type(1) == "text/csv"
+    assert json.loads(result[2]) == [[21, 24]]
+    assert json.loads(result[3]) == [[1.5, 3]]
+
+
+def test_stacking_gives_the_same_answers_as_one_call_per_request(tmp_path):
+    bodies = [b"[[1.5, 2]]", b"[[3.5, 4], [5, 6]]", b"[1, 2]", b"[[[1]]]"]
+    headers = [JSON_HEADERS] * len(bodies)
+    plain = loaded(tmp_path / "plain")
+    expected, _ = run(plain, bodies, headers)
+    stacked = loaded(tmp_path / "stacked", STACKING_MODEL.replace("* model", "* 2"))
+    result, _ = run(stacked, bodies, headers)
+    assert result == expected
+    # [1.5, 2] and [[3, 4], [5, 6]] share a shape; [1, 2] and [[[1]]] are alone.
+    assert sorted(user_calls()) == [1, 2, 3]
+
+
+def test_stacked_failure_is_retried_per_request_and_fails_alone(tmp_path):
+    service = loaded(tmp_path, STACKING_MODEL)
+    bodies = [b"[[1, 2]]", b"[[-1, 0]]", b"[[3, 4]]"]
+    result, context = run(service, bodies, [JSON_HEADERS] * 3)
+    assert user_calls() == [3, 1, 1, 1]
+    assert json.loads(result[0]) == [[3, 6]] and json.loads(result[2]) == [[9, 12]]
+    assert status(context, 1)[0] == 500 and "row of -1" in result[1]
+    assert status(context, 0)[0] == 200 and status(context, 2)[0] == 200
+
+
+def test_a_request_that_fails_to_decode_is_left_out_of_the_batch(tmp_path):
+    service = loaded(tmp_path, STACKING_MODEL)
+    bodies = [b"[[1, 2]]", b"[[1, 2", b"[[3, 4]]"]
+    result, context = run(service, bodies, [JSON_HEADERS] * 3)
+    assert user_calls() == [2]
+    assert status(context, 1)[0] == 400
+    assert json.loads(result[0]) == [[3, 6]] and json.loads(result[2]) == [[9, 12]]
+
+
+def test_unsplittable_prediction_falls_back_to_one_call_per_request(tmp_path, library_caplog):
+    source = STACKING_MODEL.replace("return np.asarray(data) * model", "return data.sum()")
+    service = loaded(tmp_path, source)
+    result, _ = run(service, [b"[[1, 2]]", b"[[3, 4], [5, 6]]"], [JSON_HEADERS] * 2)
+    assert user_calls() == [3, 1, 2]
+    assert [json.loads(r) for r in result] == [3, 18]
+    assert "predict_batch_fn" in library_caplog.text
+
+
+def test_without_opting_in_a_batch_is_predicted_request_by_request(tmp_path):
+    service = loaded(tmp_path, STACKING_MODEL.replace("batch_stacking = True", ""))
+    run(service, [b"[[1, 2]]", b"[[3, 4]]"], [JSON_HEADERS] * 2)
+    assert user_calls() == [1, 1]
+
+
+def test_batch_stacking_must_be_a_bool(tmp_path):
+    with pytest.raises(TypeError, match="batch_stacking"):
+        loaded(tmp_path, STACKING_MODEL.replace("batch_stacking = True", "batch_stacking = 'yes'"))
+
+
+def test_predict_batch_fn_gets_the_decoded_inputs_once(tmp_path):
+    service = loaded(tmp_path, BATCH_HOOK_MODEL)
+    result, context = run(service, [b"[1, 2]", b"3,4\n", b"[[5]]"], [JSON_HEADERS, CSV_HEADERS, {}])
+    assert user_calls() == [2]
+    assert json.loads(result[0]) == 3 and float(result[1]) == 7
+    assert status(context, 2)[0] == 415
+
+
+def test_predict_batch_fn_serves_a_batch_of_one(tmp_path):
+    service = loaded(tmp_path, BATCH_HOOK_MODEL)
+    result, _ = run(service, [b"[1, 2, 3]"], [JSON_HEADERS])
+    assert user_calls() == [1] and json.loads(result[0]) == 6
+
+
+def test_predict_batch_fn_failure_is_retried_per_request(tmp_path):
+    service = loaded(tmp_path, BATCH_HOOK_MODEL)
+    result, context = run(service, [b"[1]", b"[-1]", b"[2]"], [JSON_HEADERS] * 3)
+    assert user_calls() == [3, 1, 1, 1]
+    assert [status(context, i)[0] for i in range(3)] == [200, 500, 200]
+    assert json.loads(result[2]) == 2
+
+
+def test_predict_batch_fn_must_return_one_prediction_per_input(tmp_path):
+    source = BATCH_HOOK_MODEL.replace("return [x.sum() for x in inputs]", "return [1]")
+    service = loaded(tmp_path, source)
+    result, context = run(service, [b"[1]", b"[2]"], [JSON_HEADERS] * 2)
+    assert status(context, 0)[0] == 200 and json.loads(result[0]) == 1
+    result, context = run(service, [b"[1]"], [JSON_HEADERS])
+    source_none = BATCH_HOOK_MODEL.replace("return [x.sum() for x in inputs]", "return None")
+    service = loaded(tmp_path / "none", source_none)
+    result, context = run(service, [b"[1]", b"[2]"], [JSON_HEADERS] * 2)
+    assert [status(context, i)[0] for i in range(2)] == [500, 500]
+    assert "one prediction per input" in result[0]
+
+
+def test_predict_batch_fn_with_transform_fn_is_refused(tmp_path):
+    source = (
+        BATCH_HOOK_MODEL + "\n\ndef transform_fn(model, data, content_type, accept):\n    pass\n"
+    )
+    with pytest.raises(ValueError, match="predict_batch_fn"):
+        loaded(tmp_path, source)

@@ -18,7 +18,10 @@
  *     (UnloadGate); MMS killed them ("Worker died.") or left them unanswered;
  *   - on connectors that serve the management API, POST /models is checked before MMS sees it:
  *     the model name must be a plain name and, on a multi-model endpoint, the model's url must
- *     lie inside $SAGEMAKER_BASE_DIR/models once symlinks and ".." are resolved.
+ *     lie inside $SAGEMAKER_BASE_DIR/models once symlinks and ".." are resolved, and a
+ *     registration without batch_size gets the server's batching defaults (BatchDefaults);
+ *   - the models loaded at start get those batching defaults too (MMS registers them with a
+ *     batch size of 1); MMS builds this initializer after loading them, before binding.
  */
 package com.amazonaws.ml.mms;
 
@@ -28,6 +31,7 @@ import com.amazonaws.ml.mms.http.HttpRequestHandlerChain;
 import com.amazonaws.ml.mms.http.InferenceRequestHandler;
 import com.amazonaws.ml.mms.http.InvalidRequestHandler;
 import com.amazonaws.ml.mms.http.ManagementRequestHandler;
+import com.amazonaws.ml.mms.sagemaker.BatchDefaults;
 import com.amazonaws.ml.mms.sagemaker.Drain;
 import com.amazonaws.ml.mms.sagemaker.HeaderCharsetGuard;
 import com.amazonaws.ml.mms.sagemaker.ManagementGuard;
@@ -54,6 +58,7 @@ public class ServerInitializer extends ChannelInitializer<Channel> {
         this.sslCtx = sslCtx;
         this.connectorType = connectorType;
         Drain.install();
+        BatchDefaults.fromEnvironment().applyToRegisteredModels();
     }
 
     @Override

@@ -11,7 +11,9 @@
  *               resolve against MMS's model_store as MMS resolves them. Control characters
  *               -> 400; remote URLs and paths outside the directory -> 403.
  * Like MMS, the two fields come from the JSON body when the request's Content-Type is
- * application/json and from the query string otherwise. Anything else passes through untouched.
+ * application/json and from the query string otherwise. A registration that passes gets the
+ * server's batching defaults when it names no batch_size (BatchDefaults). Anything else passes
+ * through untouched.
  */
 package com.amazonaws.ml.mms.sagemaker;
 
@@ -47,18 +49,26 @@ public class ManagementGuard extends ChannelInboundHandlerAdapter {
     private final String modelStore;
     private final boolean multiModel;
     private final String baseDir;
+    private final BatchDefaults batchDefaults;
 
     public ManagementGuard(ConfigManager config) {
         this(
                 config.getModelStore(),
                 "true".equals(trimLower(System.getenv("SAGEMAKER_MULTI_MODEL"))),
-                System.getenv("SAGEMAKER_BASE_DIR"));
+                System.getenv("SAGEMAKER_BASE_DIR"),
+                BatchDefaults.fromEnvironment());
     }
 
     public ManagementGuard(String modelStore, boolean multiModel, String baseDir) {
+        this(modelStore, multiModel, baseDir, new BatchDefaults(1, 0));
+    }
+
+    public ManagementGuard(
+            String modelStore, boolean multiModel, String baseDir, BatchDefaults batchDefaults) {
         this.modelStore = modelStore == null ? "/" : modelStore;
         this.multiModel = multiModel;
         this.baseDir = baseDir == null || baseDir.isEmpty() ? "/opt/ml" : baseDir;
+        this.batchDefaults = batchDefaults;
     }
 
     /** Why a registration is refused: the status and a one-line reason. */
@@ -75,7 +85,8 @@ public class ManagementGuard extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
         if (msg instanceof FullHttpRequest) {
-            Refusal refusal = check((FullHttpRequest) msg);
+            FullHttpRequest request = (FullHttpRequest) msg;
+            Refusal refusal = check(request);
             if (refusal != null) {
                 ReferenceCountUtil.release(msg);
                 String type =
@@ -83,8 +94,32 @@ public class ManagementGuard extends ChannelInboundHandlerAdapter {
                 ErrorReplies.sendAndClose(ctx, refusal.status, type, refusal.message);
                 return;
             }
+            if (batchDefaults.enabled() && isRegistration(request)) {
+                msg = batchDefaults.addToRegistration(request, jsonBody(request));
+            }
         }
         ctx.fireChannelRead(msg);
+    }
+
+    private static boolean isRegistration(FullHttpRequest request) {
+        if (!HttpMethod.POST.equals(request.method())) {
+            return false;
+        }
+        String path = new QueryStringDecoder(request.uri()).path();
+        while (path.length() > 1 && path.endsWith("/")) {
+            path = path.substring(0, path.length() - 1);
+        }
+        return "/models".equals(path);
+    }
+
+    /** The JSON object body of a JSON registration (already checked), else null. */
+    private static JsonObject jsonBody(FullHttpRequest request) {
+        CharSequence mime = HttpUtil.getMimeType(request);
+        if (mime == null || !HttpHeaderValues.APPLICATION_JSON.contentEqualsIgnoreCase(mime)) {
+            return null;
+        }
+        return JsonParser.parseString(request.content().toString(StandardCharsets.UTF_8))
+                .getAsJsonObject();
     }
 
     /** The refusal for this request, or null when MMS may handle it. */
