@@ -252,6 +252,12 @@ def _csv_fast(text: str, dtype: Any) -> Optional[np.ndarray]:
     for char in _CSV_NOT_NUMBERS:
         if char in text:
             return None
+    if "\r" in text:
+        # A lone CR ends a line for the full parser (universal newlines), while orjson would
+        # read it as white space inside a row: only CRLF line ends stay on this path.
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            return None
     prescan = len(text) <= _PRESCAN_LIMIT
     if prescan and _has_long_integer(text):
         return None

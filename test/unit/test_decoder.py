@@ -646,3 +646,16 @@ def test_numeric_looking_text_is_identical_with_and_without_orjson(monkeypatch, 
         )
     else:
         assert with_default == with_stdlib
+
+
+@pytest.mark.parametrize("body", ["0,\r0", "1,2\r3,4\r", "1,2\r\n3,4\r\n"])
+def test_csv_line_ends_are_the_same_with_and_without_orjson(body, monkeypatch):
+    def outcome():
+        try:
+            return decoder.decode(body, "text/csv").tolist()
+        except errors.BadRequestError as exc:
+            return "400: " + exc.message
+
+    fast = outcome()
+    monkeypatch.setattr(utils, "optional_orjson", lambda: None)
+    assert outcome() == fast
