@@ -11,13 +11,12 @@ library writes to by default (a SageMaker container writes there; a test run mus
 """
 
 import os
-import time
 import uuid
 from typing import Dict, List, Optional, Tuple
 
 import psutil
 import pytest
-from process_marks import processes_with
+from process_marks import kill_all, processes_with, wait_gone
 
 TEST_MARKER_ENV = "SAGEMAKER_INFERENCE_TEST_ID"
 LEFTOVER_WAIT_SECONDS = 10.0
@@ -48,20 +47,11 @@ def no_process_outlives_its_test(monkeypatch):
     marker = uuid.uuid4().hex
     monkeypatch.setenv(TEST_MARKER_ENV, marker)
     yield
-    deadline = time.monotonic() + LEFTOVER_WAIT_SECONDS
-    left = processes_with_marker(marker)
-    while left and time.monotonic() < deadline:
-        time.sleep(0.2)
-        left = processes_with_marker(marker)
+    left = wait_gone(TEST_MARKER_ENV, marker, LEFTOVER_WAIT_SECONDS, interval=0.2)
     if not left:
         return
     description = _describe(left)
-    for proc in left:
-        try:
-            proc.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(left, timeout=5)
+    kill_all(left)
     pytest.fail(
         "this test left {} process(es) running {} s after it ended:\n{}".format(
             len(left), LEFTOVER_WAIT_SECONDS, description

@@ -5,6 +5,7 @@ Shared by the suite-wide guard (test/conftest.py) and the server harness
 """
 
 import os
+import time
 from typing import List
 
 import psutil
@@ -22,3 +23,23 @@ def processes_with(name: str, value: str) -> List[psutil.Process]:
         except psutil.Error:
             continue
     return found
+
+
+def wait_gone(name: str, value: str, timeout: float, interval: float = 0.1) -> List[psutil.Process]:
+    """Poll until no process with ``name=value`` is alive or ``timeout`` passes; the ones left."""
+    deadline = time.monotonic() + timeout
+    left = processes_with(name, value)
+    while left and time.monotonic() < deadline:
+        time.sleep(interval)
+        left = processes_with(name, value)
+    return left
+
+
+def kill_all(procs: List[psutil.Process], timeout: float = 5.0) -> None:
+    """SIGKILL every process of ``procs`` still there and wait up to ``timeout`` for them."""
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(procs, timeout=timeout)

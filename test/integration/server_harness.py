@@ -29,7 +29,7 @@ import psutil
 import pytest
 import requests
 
-from process_marks import processes_with
+from process_marks import kill_all, processes_with, wait_gone
 from sagemaker_inference import mms_config
 
 MARKER_ENV = "SAGEMAKER_INFERENCE_TEST_SERVER"
@@ -295,11 +295,7 @@ class Server:
     def assert_nothing_left(self) -> None:
         # Orphans are reaped and killed before the entrypoint returns; allow a moment for the
         # kernel to finish tearing processes down.
-        deadline = time.monotonic() + 3
-        left = leftover_processes(self.marker)
-        while left and time.monotonic() < deadline:
-            time.sleep(0.1)
-            left = leftover_processes(self.marker)
+        left = wait_gone(MARKER_ENV, self.marker, timeout=3)
         if left:
             description = []
             for proc in left:
@@ -323,12 +319,7 @@ class Server:
         procs = leftover_processes(self.marker)
         if self.process is not None and self.process.poll() is None:
             procs.append(psutil.Process(self.process.pid))
-        for proc in procs:
-            try:
-                proc.kill()
-            except psutil.Error:
-                pass
-        psutil.wait_procs(procs, timeout=5)
+        kill_all(procs)
         if self.process is not None:
             try:
                 self.process.wait(timeout=5)

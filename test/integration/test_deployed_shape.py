@@ -16,7 +16,9 @@ import pytest
 import requests
 
 from sagemaker_inference import model_server, plugin
+from process_marks import wait_gone
 from server_harness import (
+    MARKER_ENV,
     load_model,
     slow_loading_inference,
     Server,
@@ -44,12 +46,7 @@ def _java_process(marker):
 
 
 def _wait_gone(marker, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    left = leftover_processes(marker)
-    while left and time.monotonic() < deadline:
-        time.sleep(0.1)
-        left = leftover_processes(marker)
-    return left
+    return wait_gone(MARKER_ENV, marker, timeout)
 
 
 def _ping(server):

@@ -13,6 +13,7 @@ from typing import Callable, Iterator, List, Mapping, Optional, Sequence
 import psutil
 import requests
 
+from process_marks import kill_all, wait_gone
 from server_harness import MARKER_ENV, jre_only_shape, leftover_processes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -114,20 +115,11 @@ class Server(object):
         return leftover_processes(self.marker)
 
     def wait_no_leftovers(self, timeout: float = 15.0) -> List[psutil.Process]:
-        deadline = time.monotonic() + timeout
-        left = self.leftovers()
-        while left and time.monotonic() < deadline:
-            time.sleep(0.2)
-            left = self.leftovers()
-        return left
+        return wait_gone(MARKER_ENV, self.marker, timeout, interval=0.2)
 
     def kill(self) -> None:
         """Last resort in teardown: SIGKILL everything in the session."""
-        for proc in self.leftovers():
-            try:
-                proc.kill()
-            except psutil.Error:
-                pass
+        kill_all(self.leftovers(), timeout=0)
         try:
             self.process.kill()
         except OSError:
