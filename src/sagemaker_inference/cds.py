@@ -32,9 +32,11 @@ import urllib.error
 import urllib.request
 from typing import List, Optional
 
+from sagemaker_inference import parameters
+from sagemaker_inference.environment import Environment, or_current
 from sagemaker_inference.logging import get_logger
 
-CDS_ARCHIVE_ENV = "SAGEMAKER_MMS_CDS_ARCHIVE"
+CDS_ARCHIVE_ENV = parameters.CDS_ARCHIVE_ENV
 KEY_SUFFIX = ".key"
 _BUILD_MODEL = """
 def model_fn(model_dir):
@@ -72,10 +74,10 @@ def archive_key(java: str, class_path: str) -> str:
     return hashlib.sha256(json.dumps(parts).encode("utf-8")).hexdigest()
 
 
-def start_args(java: str, class_path: str) -> List[str]:
+def start_args(java: str, class_path: str, env: Optional[Environment] = None) -> List[str]:
     """JVM arguments that use the archive named by SAGEMAKER_MMS_CDS_ARCHIVE, or [] when it is
     unset, missing or was made for another JVM or other jars (logged; the start goes on)."""
-    archive = os.environ.get(CDS_ARCHIVE_ENV)
+    archive = or_current(env).cds_archive
     if not archive:
         return []
     try:
@@ -138,8 +140,11 @@ def build(archive: str, timeout: float = 300.0) -> str:
     from sagemaker_inference import mms_command, mms_config
 
     archive = os.path.abspath(archive)
-    java = mms_command.find_java()
-    class_path = mms_command.class_path(mms_config.plugins_path(), mms_config.patches_path())
+    settings = Environment()
+    java = mms_command.find_java(settings)
+    class_path = mms_command.class_path(
+        mms_config.plugins_path(settings), mms_config.patches_path(settings)
+    )
     with tempfile.TemporaryDirectory(prefix="smi-cds-") as work:
         code_dir = os.path.join(work, "model", "code")
         os.makedirs(code_dir)
@@ -149,8 +154,8 @@ def build(archive: str, timeout: float = 300.0) -> str:
         port = _free_port()
         env = dict(os.environ)
         env.pop(CDS_ARCHIVE_ENV, None)
-        vmargs = env.get("SAGEMAKER_MODEL_SERVER_VMARGS", "-XX:-UseContainerSupport")
-        env["SAGEMAKER_MODEL_SERVER_VMARGS"] = vmargs + " -XX:ArchiveClassesAtExit=" + partial
+        vmargs = settings.vmargs + " -XX:ArchiveClassesAtExit=" + partial
+        env[parameters.MODEL_SERVER_VMARGS] = vmargs
         cmd = [sys.executable, "-m", "sagemaker_inference", "serve"]
         cmd += ["--model-dir", os.path.join(work, "model"), "--port", str(port), "--workers", "1"]
         log_path = os.path.join(work, "serve.log")

@@ -11,6 +11,7 @@ from typing import List, Optional, Sequence
 import mms
 
 from sagemaker_inference import cds, mms_config
+from sagemaker_inference.environment import Environment, or_current
 from sagemaker_inference.logging import log4j_level, metrics_wanted
 
 JAVA_INSTALL_HINT = (
@@ -24,9 +25,9 @@ class JavaNotFoundError(RuntimeError):
     pass
 
 
-def find_java() -> str:
+def find_java(env: Optional[Environment] = None) -> str:
     """Absolute path of the java binary: $JAVA_HOME/bin/java when JAVA_HOME is set, else PATH."""
-    java_home = os.environ.get("JAVA_HOME")
+    java_home = or_current(env).java_home
     if java_home:
         candidate = os.path.join(java_home, "bin", "java")
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
@@ -70,10 +71,15 @@ def build_command(
     plugins_path: Optional[str] = None,
     python: Optional[str] = None,
     patches_path: Optional[str] = DISCOVER,
+    env: Optional[Environment] = None,
 ) -> List[str]:
-    """The java command; ``patches_path`` None or "" leaves MMS's own classes in use."""
+    """The java command; ``patches_path`` None or "" leaves MMS's own classes in use.
+
+    ``env`` gives the class-data-sharing archive and, for DISCOVER, the patches setting.
+    """
+    env = or_current(env)
     if patches_path == DISCOVER:
-        patches_path = mms_config.patches_path()
+        patches_path = mms_config.patches_path(env)
     level = log4j_level(log_level)
     debug = metrics_wanted(log_level)
     cmd = [java, "-Dmodel_server_home={}".format(mms_home())]
@@ -91,7 +97,7 @@ def build_command(
             continue
         cmd.append(arg)
     path = class_path(plugins_path, patches_path)
-    cmd += cds.start_args(java, path)  # [] unless SAGEMAKER_MMS_CDS_ARCHIVE matches
+    cmd += cds.start_args(java, path, env)  # [] unless SAGEMAKER_MMS_CDS_ARCHIVE matches
     cmd += ["-cp", path, "com.amazonaws.ml.mms.ModelServer"]
     cmd += ["--python", python or sys.executable, "-f", config_file, "-s", model_store]
     if models:

@@ -105,14 +105,14 @@ def test_mms_home_holds_the_frontend_jar():
 
 
 def test_patches_jar_found_through_mms_config_by_default(monkeypatch):
-    monkeypatch.setattr(mms_config, "patches_path", lambda: "/cache/patches.jar")
+    monkeypatch.setattr(mms_config, "patches_path", lambda env=None: "/cache/patches.jar")
     cmd = mms_command.build_command("java", "c", "s")
     assert cmd[cmd.index("-cp") + 1].split(":")[0] == "/cache/patches.jar"
 
 
 @pytest.mark.parametrize("disabled", [None, ""])
 def test_no_patches_jar_leaves_mms_classes_first(monkeypatch, disabled):
-    monkeypatch.setattr(mms_config, "patches_path", lambda: disabled)
+    monkeypatch.setattr(mms_config, "patches_path", lambda env=None: disabled)
     for cmd in (
         mms_command.build_command("java", "c", "s"),
         mms_command.build_command("java", "c", "s", patches_path=disabled),
