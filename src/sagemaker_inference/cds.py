@@ -30,7 +30,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from sagemaker_inference import parameters
 from sagemaker_inference.environment import Environment, or_current
@@ -134,6 +134,32 @@ def _predicted(port: int) -> bool:
         return False
 
 
+def _serve_once(model_dir: str, env: Dict[str, str], log_path: str, timeout: float) -> None:
+    """Serve ``model_dir`` with ``env`` until one prediction succeeds, then stop the server
+    (SIGTERM, so the JVM writes its archive). The log's tail goes to stderr on failure."""
+    port = _free_port()
+    cmd = [sys.executable, "-m", "sagemaker_inference", "serve"]
+    cmd += ["--model-dir", model_dir, "--port", str(port), "--workers", "1"]
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while not _predicted(port):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the archive build's server did not serve")
+                time.sleep(0.2)
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=timeout)
+        except BaseException:
+            with open(log_path, "rb") as handle:
+                sys.stderr.write(handle.read()[-4000:].decode("utf-8", "replace"))
+            raise
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+
+
 def build(archive: str, timeout: float = 300.0) -> str:
     """Serve a throw-away model once with -XX:ArchiveClassesAtExit, then write ``archive`` and
     its key. Raises RuntimeError when the server does not serve or the JVM wrote no archive."""
@@ -151,32 +177,11 @@ def build(archive: str, timeout: float = 300.0) -> str:
         with open(os.path.join(code_dir, "inference.py"), "w", encoding="utf-8") as handle:
             handle.write(_BUILD_MODEL)
         partial = os.path.join(work, "classes.jsa")
-        port = _free_port()
         env = dict(os.environ)
         env.pop(CDS_ARCHIVE_ENV, None)
         vmargs = settings.vmargs + " -XX:ArchiveClassesAtExit=" + partial
         env[parameters.MODEL_SERVER_VMARGS] = vmargs
-        cmd = [sys.executable, "-m", "sagemaker_inference", "serve"]
-        cmd += ["--model-dir", os.path.join(work, "model"), "--port", str(port), "--workers", "1"]
-        log_path = os.path.join(work, "serve.log")
-        with open(log_path, "wb") as log:
-            server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-            try:
-                deadline = time.monotonic() + timeout
-                while not _predicted(port):
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("the archive build's server did not serve")
-                    time.sleep(0.2)
-                server.send_signal(signal.SIGTERM)
-                server.wait(timeout=timeout)
-            except BaseException:
-                with open(log_path, "rb") as handle:
-                    sys.stderr.write(handle.read()[-4000:].decode("utf-8", "replace"))
-                raise
-            finally:
-                if server.poll() is None:
-                    server.kill()
-                    server.wait()
+        _serve_once(os.path.join(work, "model"), env, os.path.join(work, "serve.log"), timeout)
         if not os.path.isfile(partial):
             raise RuntimeError(
                 "the JVM wrote no class-data archive ({} needs JDK 13+)".format(java)
