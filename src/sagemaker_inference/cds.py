@@ -32,7 +32,7 @@ import urllib.error
 import urllib.request
 from typing import Dict, List, Optional
 
-from sagemaker_inference import parameters
+from sagemaker_inference import java_runtime, mms_config, parameters
 from sagemaker_inference.environment import Environment, or_current
 from sagemaker_inference.logging import get_logger
 
@@ -163,12 +163,10 @@ def _serve_once(model_dir: str, env: Dict[str, str], log_path: str, timeout: flo
 def build(archive: str, timeout: float = 300.0) -> str:
     """Serve a throw-away model once with -XX:ArchiveClassesAtExit, then write ``archive`` and
     its key. Raises RuntimeError when the server does not serve or the JVM wrote no archive."""
-    from sagemaker_inference import mms_command, mms_config
-
     archive = os.path.abspath(archive)
     settings = Environment()
-    java = mms_command.find_java(settings)
-    class_path = mms_command.class_path(
+    java = java_runtime.find_java(settings)
+    class_path = java_runtime.class_path(
         mms_config.plugins_path(settings), mms_config.patches_path(settings)
     )
     with tempfile.TemporaryDirectory(prefix="smi-cds-") as work:

@@ -7,9 +7,9 @@ import os
 import random
 import socket
 import tempfile
-from typing import Any, Callable, Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, Optional
 
-from sagemaker_inference import parameters
+from sagemaker_inference import parameters, plugin
 from sagemaker_inference.environment import Environment, or_current
 
 LOGGER = logging.getLogger("sagemaker-inference")
@@ -179,16 +179,9 @@ def free_port(exclude: Iterable[int] = ()) -> int:
     raise RuntimeError("No free port below {} for MMS".format(MAX_MMS_PORT))
 
 
-def _plugins_path_from_plugin_module(cache_dir: Optional[str]) -> Optional[str]:
+def _bundled_plugin(cache_dir: Optional[str]) -> Optional[str]:
     try:
-        from sagemaker_inference import plugin  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    locate: Optional[Callable[..., Optional[str]]] = getattr(plugin, "ensure_plugin", None)
-    if locate is None:
-        return None
-    try:
-        return locate(cache_dir) if cache_dir else locate()
+        return plugin.ensure_plugin(cache_dir)
     except Exception as exc:  # noqa: B902 - a broken plugin must not stop the server
         LOGGER.warning(
             "The /ping readiness plugin is unavailable (%s: %s); MMS answers /ping itself.",
@@ -203,7 +196,7 @@ def plugins_path(env: Optional[Environment] = None) -> Optional[str]:
     env = or_current(env)
     if env.plugins_path is not None:
         return env.plugins_path or None
-    return _plugins_path_from_plugin_module(env.plugin_cache_dir)
+    return _bundled_plugin(env.plugin_cache_dir)
 
 
 def patches_path(env: Optional[Environment] = None) -> Optional[str]:
@@ -212,10 +205,6 @@ def patches_path(env: Optional[Environment] = None) -> Optional[str]:
     env = or_current(env)
     if env.patches_path is not None:
         return env.patches_path or None
-    try:
-        from sagemaker_inference import plugin  # type: ignore[attr-defined]
-    except ImportError:
-        return None
     try:
         return plugin.ensure_patches(env.plugin_cache_dir)
     except Exception as exc:  # noqa: B902 - a broken patch build must not stop the server

@@ -146,7 +146,7 @@ def test_plugins_path_env_override(monkeypatch):
 def test_plugins_path_survives_a_broken_plugin(monkeypatch):
     from sagemaker_inference import plugin
 
-    def broken():
+    def broken(cache_dir=None):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(plugin, "ensure_plugin", broken)
