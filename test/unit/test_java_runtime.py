@@ -19,13 +19,18 @@ def test_find_java_bad_java_home(monkeypatch, tmp_path):
         java_runtime.find_java()
 
 
-def test_find_java_from_java_home(monkeypatch, tmp_path):
-    java = tmp_path / "bin" / "java"
+def fake_java(home):
+    java = home / "bin" / "java"
     java.parent.mkdir()
     java.write_text("#!/bin/sh\n")
     java.chmod(java.stat().st_mode | stat.S_IXUSR)
+    return str(java)
+
+
+def test_find_java_from_java_home(monkeypatch, tmp_path):
+    java = fake_java(tmp_path)
     monkeypatch.setenv("JAVA_HOME", str(tmp_path))
-    assert java_runtime.find_java() == str(java)
+    assert java_runtime.find_java() == java
 
 
 def test_mms_home_holds_the_frontend_jar():
@@ -35,12 +40,8 @@ def test_mms_home_holds_the_frontend_jar():
 
 
 def test_java_home_comes_from_the_environment_passed(tmp_path):
-    java = tmp_path / "bin" / "java"
-    java.parent.mkdir()
-    java.write_text("#!/bin/sh\n")
-    java.chmod(java.stat().st_mode | stat.S_IXUSR)
-    env = environment.Environment({"JAVA_HOME": str(tmp_path)})
-    assert java_runtime.find_java(env) == str(java)
+    java = fake_java(tmp_path)
+    assert java_runtime.find_java(environment.Environment({"JAVA_HOME": str(tmp_path)})) == java
 
 
 def test_mms_command_keeps_the_names_it_had():

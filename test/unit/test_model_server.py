@@ -271,15 +271,10 @@ def test_start_single_model_needs_model_dir(monkeypatch, tmp_path):
         model_server.start_model_server()
 
 
-def test_start_runs_supervisor_and_maps_exit_codes(monkeypatch, tmp_path, no_plugin):
-    (tmp_path / "model").mkdir()
+def test_start_runs_supervisor_and_maps_exit_codes(monkeypatch, start_ready):
+    (start_ready / "model").mkdir()
     monkeypatch.setenv("SAGEMAKER_MULTI_MODEL", "false")
-    monkeypatch.setenv("SAGEMAKER_MMS_CONFIG_FILE", str(tmp_path / "mms.properties"))
-    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))  # no requirements.txt there
-    monkeypatch.setenv("SAGEMAKER_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("SAGEMAKER_BIND_TO_PORT", "20080")
-    monkeypatch.delenv("PYTHONPATH", raising=False)
-    monkeypatch.setattr(mms_command, "find_java", lambda env=None: "/usr/bin/java")
     seen = {}
 
     def fake_run(self):
@@ -291,12 +286,14 @@ def test_start_runs_supervisor_and_maps_exit_codes(monkeypatch, tmp_path, no_plu
     monkeypatch.setattr(supervisor.Supervisor, "run", fake_run)
     assert model_server.start_model_server("my.handler") == 0
     cmd = seen["cmd"]
-    assert cmd[cmd.index("-s") + 1] == str(tmp_path)
+    assert cmd[cmd.index("-s") + 1] == str(start_ready)
     assert cmd[cmd.index("-m") + 1] == "model=model"
-    assert cmd[cmd.index("-f") + 1] == str(tmp_path / "mms.properties")
-    assert seen["env"]["SAGEMAKER_LOAD_FAILURE_FILE"] == str(tmp_path / "state" / "load-failures")
+    assert cmd[cmd.index("-f") + 1] == str(start_ready / "mms.properties")
+    assert seen["env"]["SAGEMAKER_LOAD_FAILURE_FILE"] == str(
+        start_ready / "state" / "load-failures"
+    )
     assert seen["grace"] == model_server.DEFAULT_SHUTDOWN_GRACE_SECONDS
-    written = properties_of(open(tmp_path / "mms.properties").read())
+    written = properties_of(open(start_ready / "mms.properties").read())
     assert written["default_service_handler"] == "my.handler"
     # the project's own start path keeps its defaults: MMS_* variables off, models named on
     # the command line rather than load_models=ALL
@@ -314,15 +311,10 @@ def test_start_runs_supervisor_and_maps_exit_codes(monkeypatch, tmp_path, no_plu
     assert stop.value.code == supervisor.EXIT_LOAD_FAILED
 
 
-def test_batching_without_the_patched_front_end_fails_at_start(monkeypatch, tmp_path, no_plugin):
-    (tmp_path / "model").mkdir()
+def test_batching_without_the_patched_front_end_fails_at_start(monkeypatch, start_ready):
+    (start_ready / "model").mkdir()
     monkeypatch.setenv("SAGEMAKER_MULTI_MODEL", "false")
-    monkeypatch.setenv("SAGEMAKER_MMS_CONFIG_FILE", str(tmp_path / "mms.properties"))
-    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))  # no requirements.txt there
-    monkeypatch.setenv("SAGEMAKER_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("SAGEMAKER_MODEL_SERVER_BATCH_SIZE", "8")
-    monkeypatch.delenv("PYTHONPATH", raising=False)
-    monkeypatch.setattr(mms_command, "find_java", lambda env=None: "/usr/bin/java")
     monkeypatch.setattr(supervisor.Supervisor, "run", lambda self: 0)
     with pytest.raises(ValueError, match="SAGEMAKER_MODEL_SERVER_BATCH_SIZE=8 needs"):
         model_server.start_model_server()
@@ -330,14 +322,10 @@ def test_batching_without_the_patched_front_end_fails_at_start(monkeypatch, tmp_
     assert model_server.start_model_server() == 0
 
 
-def test_start_multi_model_sets_handler(monkeypatch, tmp_path, no_plugin):
+def test_start_multi_model_sets_handler(monkeypatch, start_ready):
     monkeypatch.setenv("SAGEMAKER_MULTI_MODEL", "true")
-    monkeypatch.setenv("SAGEMAKER_MMS_CONFIG_FILE", str(tmp_path / "mms.properties"))
-    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))  # no requirements.txt there
     monkeypatch.delenv("SAGEMAKER_HANDLER", raising=False)
     monkeypatch.setenv("SAGEMAKER_LOAD_FAILURE_FILE", "/stale")
-    monkeypatch.delenv("PYTHONPATH", raising=False)
-    monkeypatch.setattr(mms_command, "find_java", lambda env=None: "/usr/bin/java")
     seen = {}
 
     def fake_run(self):

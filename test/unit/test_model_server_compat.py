@@ -4,7 +4,7 @@ import inspect
 
 import pytest
 
-from sagemaker_inference import mms_command, model_server, model_server_compat, supervisor
+from sagemaker_inference import model_server, model_server_compat, supervisor
 
 ALIASES = {
     "_add_sigterm_handler": "add_sigterm_handler",
@@ -56,20 +56,14 @@ def test_1_10_1_signatures():
     ]
 
 
-def test_start_model_server_does_not_run_through_the_compat_helpers(monkeypatch, tmp_path):
+def test_start_model_server_does_not_run_through_the_compat_helpers(monkeypatch, start_ready):
     def refuse(*args, **kwargs):
         raise AssertionError("start_model_server called a compatibility helper")
 
     for name in ALIASES.values():
         monkeypatch.setattr(model_server_compat, name, refuse)
-    (tmp_path / "model").mkdir()
-    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
+    (start_ready / "model").mkdir()
     monkeypatch.setenv("SAGEMAKER_MULTI_MODEL", "false")
-    monkeypatch.setenv("SAGEMAKER_MMS_CONFIG_FILE", str(tmp_path / "mms.properties"))
-    monkeypatch.setenv("SAGEMAKER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("SAGEMAKER_MMS_PLUGINS_PATH", "")
-    monkeypatch.setenv("SAGEMAKER_MMS_PATCHES_PATH", "")
-    monkeypatch.setattr(mms_command, "find_java", lambda env=None: "/usr/bin/java")
     monkeypatch.setattr(supervisor.Supervisor, "run", lambda self: 0)
     assert model_server.start_model_server("my.handler") == 0
 
