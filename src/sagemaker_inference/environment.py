@@ -3,7 +3,9 @@
 Each setting is one line of the :class:`Environment` class body: the variable, its kind, its
 default and what it means. A kind is one parser (bool, int, seconds, size in MB, path, port,
 address, text); a bad value raises ``ValueError("SAGEMAKER_X='ten': expected ...")`` when the
-``Environment`` is built, so a typo stops the server at start with the variable's name.
+``Environment`` is built, so a typo stops the server at start with the variable's name. A new
+setting is one ``Setting`` line in the table (the variable may be spelt out there; ``parameters``
+holds the names other code imports), its use (``env.<attribute>``) and its test.
 
 ``base_dir``, ``model_dir``, ``code_dir`` and ``multi_model`` are computed once at import, like
 1.10.1's module constants, from :data:`at_import`: an ``Environment`` read leniently (a bad
@@ -13,7 +15,7 @@ value gives the default there, and fails the strict ``Environment()`` built at s
 import ipaddress
 import math
 import os
-from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional
+from typing import Any, Callable, List, Mapping, NamedTuple, Optional
 
 from sagemaker_inference import parameters
 
@@ -142,9 +144,9 @@ class Setting(object):
         self.name = name
 
     def __get__(self, instance: Any, owner: Optional[type] = None) -> Any:
-        if instance is None:
-            return self
-        return instance._values[self.name]
+        # Environment.__init__ stores each value on the instance under the setting's name, which
+        # hides this (non-data) descriptor; the class attribute is the Setting itself.
+        return self if instance is None else self.default
 
     def read(self, environ: Mapping[str, str], strict: bool = True) -> Any:
         """This setting's value in ``environ``; ValueError for a bad value when ``strict``."""
@@ -190,6 +192,11 @@ def flag(name: str, environ: Optional[Mapping[str, str]] = None, default: bool =
     return parse_bool(name, env.get(name), default, strict=False)
 
 
+def exposed(attribute: str, doc: str = "") -> property:
+    """A read-only public property for the value stored under ``attribute``."""
+    return property(lambda self: getattr(self, attribute), doc=doc or attribute.lstrip("_"))
+
+
 class Environment(object):
     """Snapshot of the variables the library honours, validated at construction.
 
@@ -207,32 +214,37 @@ class Environment(object):
 
     P = parameters
     # The table: attribute = Setting(variable, kind, default, doc).
-    base_dir = Setting(P.BASE_PATH_ENV, PATH, DEFAULT_BASE_DIR, "root instead of /opt/ml")
-    multi_model = Setting(P.MULTI_MODEL_ENV, BOOL, False, "multi-model endpoint mode")
-    _program = Setting(P.USER_PROGRAM_ENV, TEXT, DEFAULT_MODULE_NAME, "the user's module")
-    model_server_timeout = Setting(
+    # 1.10.1's settings keep its private attribute names (containers assign some of them, e.g.
+    # ``env._model_server_workers = "2"``); the public properties below read them.
+    _base_dir = Setting(P.BASE_PATH_ENV, PATH, DEFAULT_BASE_DIR, "root instead of /opt/ml")
+    _multi_model = Setting(P.MULTI_MODEL_ENV, BOOL, False, "multi-model endpoint mode")
+    _module_name = Setting(P.USER_PROGRAM_ENV, TEXT, DEFAULT_MODULE_NAME, "the user's module")
+    _model_server_timeout = Setting(
         P.MODEL_SERVER_TIMEOUT_ENV, integer(1), DEFAULT_MODEL_SERVER_TIMEOUT, "seconds"
     )
-    model_server_timeout_seconds = Setting(
+    _model_server_timeout_seconds = Setting(
         P.MODEL_SERVER_TIMEOUT_SECONDS_ENV, integer(1), None, "seconds; overrides the above"
     )
-    _workers = Setting(P.MODEL_SERVER_WORKERS_ENV, integer(1), None, "workers per model")
-    startup_timeout = Setting(
+    _model_server_workers = Setting(
+        P.MODEL_SERVER_WORKERS_ENV, integer(1), None, "workers per model"
+    )
+    _startup_timeout = Setting(
         P.STARTUP_TIMEOUT_ENV, integer(1), DEFAULT_STARTUP_TIMEOUT, "seconds MMS may take to start"
     )
-    default_accept = Setting(
+    _default_accept = Setting(
         P.DEFAULT_INVOCATIONS_ACCEPT_ENV, TEXT, DEFAULT_ACCEPT, "Accept for requests without one"
     )
-    _port = Setting(P.BIND_TO_PORT_ENV, PORT, int(DEFAULT_HTTP_PORT), "inference port")
+    _inference_http_port = Setting(P.BIND_TO_PORT_ENV, PORT, int(DEFAULT_HTTP_PORT), "port")
+    _safe_port_range = Setting(P.SAFE_PORT_RANGE_ENV, TEXT, None, "ports left to the container")
+    _vmargs = Setting(P.MODEL_SERVER_VMARGS, TEXT, DEFAULT_VMARGS, "JVM arguments", keep_empty=True)
+    _max_request_size = Setting(P.MAX_REQUEST_SIZE, megabytes(), None, "largest request, bytes")
+    # The settings this project adds.
     bind_address = Setting(
         P.BIND_ADDRESS_ENV, ADDRESS, DEFAULT_BIND_ADDRESS, "the address MMS listens on"
     )
     management_port = Setting(
         P.MANAGEMENT_PORT_ENV, PORT, None, "single-model management port (default: picked)"
     )
-    safe_port_range = Setting(P.SAFE_PORT_RANGE_ENV, TEXT, None, "ports left to the container")
-    vmargs = Setting(P.MODEL_SERVER_VMARGS, TEXT, DEFAULT_VMARGS, "JVM arguments", keep_empty=True)
-    max_request_size = Setting(P.MAX_REQUEST_SIZE, megabytes(), None, "largest request, bytes")
     _max_response = Setting(P.MAX_RESPONSE_SIZE_ENV, megabytes(MAX_MEGABYTES), None, "bytes")
     keep_alive_timeout_seconds = Setting(
         P.KEEP_ALIVE_TIMEOUT_ENV, integer(0), DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS, "0: no limit"
@@ -276,9 +288,19 @@ class Environment(object):
 
     def __init__(self, environ: Optional[Mapping[str, str]] = None, strict: bool = True):
         env = os.environ if environ is None else environ
-        self._values: Dict[str, Any] = {
-            setting.name: setting.read(env, strict) for setting in settings()
-        }
+        for setting in settings():
+            setattr(self, setting.name, setting.read(env, strict))
+        self._management_http_port = self._inference_http_port
+
+    base_dir = exposed("_base_dir")
+    multi_model = exposed("_multi_model")
+    model_server_timeout = exposed("_model_server_timeout", "seconds (default 60)")
+    model_server_timeout_seconds = exposed("_model_server_timeout_seconds", "None when unset")
+    startup_timeout = exposed("_startup_timeout")
+    default_accept = exposed("_default_accept")
+    safe_port_range = exposed("_safe_port_range")
+    vmargs = exposed("_vmargs")
+    max_request_size = exposed("_max_request_size", "SAGEMAKER_MAX_PAYLOAD_IN_MB in bytes, or None")
 
     @property
     def model_dir(self) -> str:
@@ -291,13 +313,13 @@ class Environment(object):
     @property
     def module_name(self) -> str:
         """``SAGEMAKER_PROGRAM`` without a trailing ``.py`` (default ``inference``)."""
-        name = self._program
+        name = self._module_name
         return name[:-3] if name.endswith(".py") else name
 
     @property
     def program(self) -> str:
         """``SAGEMAKER_PROGRAM`` as given (default ``inference.py``)."""
-        return self._program
+        return self._module_name
 
     @property
     def response_timeout_seconds(self) -> int:
@@ -310,16 +332,17 @@ class Environment(object):
     def model_server_workers(self) -> Optional[str]:
         """Workers per model as a string (1.10.1's type), or None for MMS's default (one per
         CPU). The value is checked to be a positive integer when the Environment is built."""
-        return None if self._workers is None else str(self._workers)
+        workers = self._model_server_workers
+        return None if workers is None else str(workers)
 
     @property
     def inference_http_port(self) -> str:
-        return str(self._port)
+        return str(self._inference_http_port)
 
     @property
     def management_http_port(self) -> str:
         """1.10.1's name: the inference port (management shares it on a multi-model endpoint)."""
-        return str(self._port)
+        return str(self._management_http_port)
 
     @property
     def max_response_size(self) -> int:

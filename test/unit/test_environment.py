@@ -467,3 +467,22 @@ def test_only_environment_reads_the_environment():
                 "{}:{}: {}".format(name, line, text) for line, text in _environment_reads(path)
             ]
     assert found == []
+
+
+def test_1_10_1_private_attributes_can_still_be_assigned():
+    # The Hugging Face toolkit sets env._model_server_workers before writing the MMS config.
+    env = environment.Environment({})
+    env._model_server_workers = "2"
+    env._vmargs = "-Xmx2g"
+    env._inference_http_port = "9000"
+    assert (env.model_server_workers, env.vmargs, env.inference_http_port) == (
+        "2",
+        "-Xmx2g",
+        "9000",
+    )
+    assert env.management_http_port == "8080"
+
+
+def test_booleans_of_parameters_are_the_table_booleans():
+    table = {s.variable for s in environment.settings() if s.kind is environment.BOOL}
+    assert table == set(parameters.BOOLEAN_VARIABLES)
