@@ -115,6 +115,10 @@ PATH = Kind("a path", str)
 TEXT = Kind("text", str)
 
 
+# Setting.read's ``default`` when the table's default applies.
+TABLE_DEFAULT: Any = object()
+
+
 class Setting(object):
     """One variable of the :class:`Environment` table; reads as its parsed value.
 
@@ -148,20 +152,24 @@ class Setting(object):
         # hides this (non-data) descriptor; the class attribute is the Setting itself.
         return self if instance is None else self.default
 
-    def read(self, environ: Mapping[str, str], strict: bool = True) -> Any:
-        """This setting's value in ``environ``; ValueError for a bad value when ``strict``."""
+    def read(
+        self, environ: Mapping[str, str], strict: bool = True, default: Any = TABLE_DEFAULT
+    ) -> Any:
+        """This setting's value in ``environ``; ValueError for a bad value when ``strict``.
+        ``default`` replaces the table's default for this one reading."""
+        fallback = self.default if default is TABLE_DEFAULT else default
         raw = environ.get(self.variable)
         if raw is None:
-            return self.default
+            return fallback
         text = raw.strip()
         if not text:
-            return "" if self.keep_empty else self.default
+            return "" if self.keep_empty else fallback
         try:
             return self.kind.parse(text)
         except ValueError:
             if strict and not self.lenient:
                 raise bad_value(self.variable, raw, self.kind.expected) from None
-            return self.default
+            return fallback
 
 
 def parse_bool(name: str, raw: Optional[str], default: bool = False, strict: bool = True) -> bool:
@@ -279,8 +287,12 @@ class Environment(object):
     state_dir_override = Setting(P.STATE_DIR_ENV, PATH, None, "files the server writes")
     xdg_state_home = Setting("XDG_STATE_HOME", PATH, None, "state root when STATE_DIR is unset")
     config_file = Setting(P.CONFIG_FILE_ENV, PATH, None, "MMS properties file (default: chosen)")
-    plugins_path = Setting(P.PLUGINS_PATH_ENV, PATH, None, "plugin jars; '' disables", True)
-    patches_path = Setting(P.PATCHES_PATH_ENV, PATH, None, "MMS patch jar; '' disables", True)
+    plugins_path = Setting(
+        P.PLUGINS_PATH_ENV, PATH, None, "plugin jars; '' disables", keep_empty=True
+    )
+    patches_path = Setting(
+        P.PATCHES_PATH_ENV, PATH, None, "MMS patch jar; '' disables", keep_empty=True
+    )
     plugin_cache_dir = Setting(P.PLUGIN_CACHE_DIR_ENV, PATH, None, "rebuilt jars")
     cds_archive = Setting(P.CDS_ARCHIVE_ENV, PATH, None, "class-data-sharing archive")
     java_home = Setting("JAVA_HOME", PATH, None, "the Java runtime (default: java on PATH)")
@@ -371,11 +383,14 @@ def settings() -> List[Setting]:
     return [value for value in vars(Environment).values() if isinstance(value, Setting)]
 
 
-def read_setting(attribute: str, environ: Optional[Mapping[str, str]] = None) -> Any:
+def read_setting(
+    attribute: str, environ: Optional[Mapping[str, str]] = None, default: Any = TABLE_DEFAULT
+) -> Any:
     """One setting of the table (by attribute name) read now, strictly, from ``environ``
-    (default ``os.environ``): for a helper that must not fail on other settings."""
+    (default ``os.environ``): for a helper that must not fail on other settings. ``default``
+    replaces the table's default (the CLI, for one, binds 127.0.0.1 when no address is set)."""
     setting = vars(Environment)[attribute]
-    return setting.read(os.environ if environ is None else environ)
+    return setting.read(os.environ if environ is None else environ, default=default)
 
 
 def or_current(env: Optional[Environment]) -> Environment:

@@ -409,6 +409,14 @@ def test_read_setting_reads_one_setting_only(monkeypatch):
     assert environment.read_setting("shutdown_grace_seconds") == 3.0
 
 
+def test_read_setting_with_another_default():
+    assert environment.read_setting("bind_address", {}, default="127.0.0.1") == "127.0.0.1"
+    address = {"SAGEMAKER_BIND_ADDRESS": "10.0.0.1"}
+    assert environment.read_setting("bind_address", address, default="127.0.0.1") == "10.0.0.1"
+    with pytest.raises(ValueError, match="SAGEMAKER_BIND_ADDRESS='here': expected an IP"):
+        environment.read_setting("bind_address", {"SAGEMAKER_BIND_ADDRESS": "here"})
+
+
 def test_module_constants_come_from_the_import_time_reading():
     assert environment.model_dir == environment.at_import.model_dir
     assert environment.code_dir == environment.at_import.code_dir
