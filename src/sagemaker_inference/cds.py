@@ -30,11 +30,13 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from typing import List, Optional
+from typing import Dict, List, Optional
 
+from sagemaker_inference import java_runtime, mms_config, parameters
+from sagemaker_inference.environment import Environment, or_current
 from sagemaker_inference.logging import get_logger
 
-CDS_ARCHIVE_ENV = "SAGEMAKER_MMS_CDS_ARCHIVE"
+CDS_ARCHIVE_ENV = parameters.CDS_ARCHIVE_ENV
 KEY_SUFFIX = ".key"
 _BUILD_MODEL = """
 def model_fn(model_dir):
@@ -72,10 +74,10 @@ def archive_key(java: str, class_path: str) -> str:
     return hashlib.sha256(json.dumps(parts).encode("utf-8")).hexdigest()
 
 
-def start_args(java: str, class_path: str) -> List[str]:
+def start_args(java: str, class_path: str, env: Optional[Environment] = None) -> List[str]:
     """JVM arguments that use the archive named by SAGEMAKER_MMS_CDS_ARCHIVE, or [] when it is
     unset, missing or was made for another JVM or other jars (logged; the start goes on)."""
-    archive = os.environ.get(CDS_ARCHIVE_ENV)
+    archive = or_current(env).cds_archive
     if not archive:
         return []
     try:
@@ -132,46 +134,52 @@ def _predicted(port: int) -> bool:
         return False
 
 
+def _serve_once(model_dir: str, env: Dict[str, str], log_path: str, timeout: float) -> None:
+    """Serve ``model_dir`` with ``env`` until one prediction succeeds, then stop the server
+    (SIGTERM, so the JVM writes its archive). The log's tail goes to stderr on failure."""
+    port = _free_port()
+    cmd = [sys.executable, "-m", "sagemaker_inference", "serve"]
+    cmd += ["--model-dir", model_dir, "--port", str(port), "--workers", "1"]
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while not _predicted(port):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the archive build's server did not serve")
+                time.sleep(0.2)
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=timeout)
+        except BaseException:
+            with open(log_path, "rb") as handle:
+                sys.stderr.write(handle.read()[-4000:].decode("utf-8", "replace"))
+            raise
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+
+
 def build(archive: str, timeout: float = 300.0) -> str:
     """Serve a throw-away model once with -XX:ArchiveClassesAtExit, then write ``archive`` and
     its key. Raises RuntimeError when the server does not serve or the JVM wrote no archive."""
-    from sagemaker_inference import mms_command, mms_config
-
     archive = os.path.abspath(archive)
-    java = mms_command.find_java()
-    class_path = mms_command.class_path(mms_config.plugins_path(), mms_config.patches_path())
+    settings = Environment()
+    java = java_runtime.find_java(settings)
+    class_path = java_runtime.class_path(
+        mms_config.plugins_path(settings), mms_config.patches_path(settings)
+    )
     with tempfile.TemporaryDirectory(prefix="smi-cds-") as work:
         code_dir = os.path.join(work, "model", "code")
         os.makedirs(code_dir)
         with open(os.path.join(code_dir, "inference.py"), "w", encoding="utf-8") as handle:
             handle.write(_BUILD_MODEL)
         partial = os.path.join(work, "classes.jsa")
-        port = _free_port()
         env = dict(os.environ)
         env.pop(CDS_ARCHIVE_ENV, None)
-        vmargs = env.get("SAGEMAKER_MODEL_SERVER_VMARGS", "-XX:-UseContainerSupport")
-        env["SAGEMAKER_MODEL_SERVER_VMARGS"] = vmargs + " -XX:ArchiveClassesAtExit=" + partial
-        cmd = [sys.executable, "-m", "sagemaker_inference", "serve"]
-        cmd += ["--model-dir", os.path.join(work, "model"), "--port", str(port), "--workers", "1"]
-        log_path = os.path.join(work, "serve.log")
-        with open(log_path, "wb") as log:
-            server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-            try:
-                deadline = time.monotonic() + timeout
-                while not _predicted(port):
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("the archive build's server did not serve")
-                    time.sleep(0.2)
-                server.send_signal(signal.SIGTERM)
-                server.wait(timeout=timeout)
-            except BaseException:
-                with open(log_path, "rb") as handle:
-                    sys.stderr.write(handle.read()[-4000:].decode("utf-8", "replace"))
-                raise
-            finally:
-                if server.poll() is None:
-                    server.kill()
-                    server.wait()
+        vmargs = settings.vmargs + " -XX:ArchiveClassesAtExit=" + partial
+        env[parameters.MODEL_SERVER_VMARGS] = vmargs
+        _serve_once(os.path.join(work, "model"), env, os.path.join(work, "serve.log"), timeout)
         if not os.path.isfile(partial):
             raise RuntimeError(
                 "the JVM wrote no class-data archive ({} needs JDK 13+)".format(java)

@@ -1,11 +1,11 @@
 """The library's logger, named ``sagemaker-inference``."""
 
 import logging
-import os
 import sys
 from typing import Optional, Union
 
 from sagemaker_inference import parameters
+from sagemaker_inference.environment import Environment, or_current
 
 LOGGER_NAME = "sagemaker-inference"
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
@@ -49,16 +49,19 @@ def get_logger() -> logging.Logger:
     return logging.getLogger(LOGGER_NAME)
 
 
-def configure_logger(level: Union[str, int, None] = None) -> logging.Logger:
+def configure_logger(
+    level: Union[str, int, None] = None, env: Optional[Environment] = None
+) -> logging.Logger:
     """Give the library's logger a level and one stderr handler; safe to call repeatedly.
 
-    Without ``level`` the level comes from ``SAGEMAKER_CONTAINER_LOG_LEVEL`` (default INFO); an
-    unrecognised value falls back to INFO with a warning rather than stopping the server.
+    Without ``level`` the level comes from ``SAGEMAKER_CONTAINER_LOG_LEVEL`` (of ``env``, default
+    a reading of the environment; default INFO); an unrecognised value falls back to INFO with a
+    warning rather than stopping the server.
     """
     logger = get_logger()
     bad_value: Optional[str] = None
     if level is None:
-        raw = os.environ.get(parameters.LOG_LEVEL_ENV)
+        raw = or_current(env).log_level
         try:
             resolved = parse_level(raw)
         except ValueError:

@@ -7,7 +7,10 @@ import os
 import random
 import socket
 import tempfile
-from typing import Any, Callable, Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, Optional
+
+from sagemaker_inference import parameters, plugin
+from sagemaker_inference.environment import Environment, or_current
 
 LOGGER = logging.getLogger("sagemaker-inference")
 
@@ -17,12 +20,14 @@ MME_PROPERTIES_TEMPLATE = os.path.join(ETC_DIR, "mme-mms.properties")
 LOG4J2_CONFIG = os.path.join(ETC_DIR, "log4j2.xml")
 
 SYSTEM_CONFIG_FILE = "/etc/sagemaker-mms.properties"
-CONFIG_FILE_ENV = "SAGEMAKER_MMS_CONFIG_FILE"
-STATE_DIR_ENV = "SAGEMAKER_STATE_DIR"
-PLUGINS_PATH_ENV = "SAGEMAKER_MMS_PLUGINS_PATH"
-PATCHES_PATH_ENV = "SAGEMAKER_MMS_PATCHES_PATH"
-MANAGEMENT_PORT_ENV = "SAGEMAKER_MANAGEMENT_PORT"
-LOAD_FAILURE_FILE_ENV = "SAGEMAKER_LOAD_FAILURE_FILE"
+CONFIG_FILE_ENV = parameters.CONFIG_FILE_ENV
+STATE_DIR_ENV = parameters.STATE_DIR_ENV
+PLUGINS_PATH_ENV = parameters.PLUGINS_PATH_ENV
+PATCHES_PATH_ENV = parameters.PATCHES_PATH_ENV
+MANAGEMENT_PORT_ENV = parameters.MANAGEMENT_PORT_ENV
+LOAD_FAILURE_FILE_ENV = parameters.LOAD_FAILURE_FILE_ENV
+# The name of the one model a single-model endpoint serves (1.10.1's DEFAULT_MMS_MODEL_NAME).
+SINGLE_MODEL_NAME = "model"
 
 # MMS 1.1 rejects port numbers of 32767 and above (so the kernel's ephemeral range is out).
 MAX_MMS_PORT = 32767
@@ -84,15 +89,9 @@ def runtime_dir() -> str:
     )
 
 
-def state_dir() -> str:
+def state_dir(env: Optional[Environment] = None) -> str:
     """The per-user directory for files the server writes when /etc is not an option."""
-    explicit = os.environ.get(STATE_DIR_ENV)
-    if explicit:
-        return explicit
-    xdg = os.environ.get("XDG_STATE_HOME") or os.path.join(
-        os.path.expanduser("~"), ".local", "state"
-    )
-    return os.path.join(xdg, "sagemaker-inference")
+    return or_current(env).state_dir
 
 
 def _writable(path: str) -> bool:
@@ -101,18 +100,21 @@ def _writable(path: str) -> bool:
     return os.access(os.path.dirname(path) or ".", os.W_OK)
 
 
-def config_file_path() -> str:
+def config_file_path(env: Optional[Environment] = None) -> str:
     """SAGEMAKER_MMS_CONFIG_FILE, else /etc/sagemaker-mms.properties if writable, else state dir."""
-    explicit = os.environ.get(CONFIG_FILE_ENV)
-    if explicit:
-        return explicit
+    env = or_current(env)
+    if env.config_file:
+        return env.config_file
     if _writable(SYSTEM_CONFIG_FILE):
         return SYSTEM_CONFIG_FILE
-    return os.path.join(state_dir(), "sagemaker-mms.properties")
+    return os.path.join(env.state_dir, "sagemaker-mms.properties")
 
 
-def load_failure_file() -> str:
-    return os.path.join(state_dir(), "load-failures")
+def load_failure_file(env: Optional[Environment] = None) -> str:
+    """Where the supervisor counts failed loads: SAGEMAKER_LOAD_FAILURE_FILE, else the state
+    directory's ``load-failures``."""
+    env = or_current(env)
+    return env.load_failure_file or os.path.join(env.state_dir, "load-failures")
 
 
 def read_properties(path: str) -> Dict[str, str]:
@@ -149,13 +151,14 @@ def _parse_port_range(value: Optional[str]) -> Optional[range]:
     return range(min(low, high), max(low, high) + 1)
 
 
-def pick_management_port(inference_port: int, safe_port_range: Optional[str] = None) -> int:
+def pick_management_port(
+    inference_port: int, safe_port_range: Optional[str] = None, explicit: Optional[int] = None
+) -> int:
     """A loopback port for the single-model management API, never the inference port.
 
-    SAGEMAKER_MANAGEMENT_PORT wins; otherwise the first free port of SAGEMAKER_SAFE_PORT_RANGE
-    (the ports SageMaker leaves to the container), otherwise a random free one.
+    ``explicit`` (SAGEMAKER_MANAGEMENT_PORT) wins; otherwise the first free port of
+    ``safe_port_range`` (the ports SageMaker leaves to the container), otherwise a random one.
     """
-    explicit = os.environ.get(MANAGEMENT_PORT_ENV)
     if explicit:
         return int(explicit)
     candidates: Iterable[int] = _parse_port_range(safe_port_range) or ()
@@ -176,16 +179,9 @@ def free_port(exclude: Iterable[int] = ()) -> int:
     raise RuntimeError("No free port below {} for MMS".format(MAX_MMS_PORT))
 
 
-def _plugins_path_from_plugin_module() -> Optional[str]:
+def _bundled_plugin(cache_dir: Optional[str]) -> Optional[str]:
     try:
-        from sagemaker_inference import plugin  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    locate: Optional[Callable[[], Optional[str]]] = getattr(plugin, "ensure_plugin", None)
-    if locate is None:
-        return None
-    try:
-        return locate()
+        return plugin.ensure_plugin(cache_dir)
     except Exception as exc:  # noqa: B902 - a broken plugin must not stop the server
         LOGGER.warning(
             "The /ping readiness plugin is unavailable (%s: %s); MMS answers /ping itself.",
@@ -195,26 +191,22 @@ def _plugins_path_from_plugin_module() -> Optional[str]:
         return None
 
 
-def plugins_path() -> Optional[str]:
+def plugins_path(env: Optional[Environment] = None) -> Optional[str]:
     """Directory of MMS endpoint plugin jars: SAGEMAKER_MMS_PLUGINS_PATH or the bundled plugin."""
-    explicit = os.environ.get(PLUGINS_PATH_ENV)
-    if explicit is not None:
-        return explicit or None
-    return _plugins_path_from_plugin_module()
+    env = or_current(env)
+    if env.plugins_path is not None:
+        return env.plugins_path or None
+    return _bundled_plugin(env.plugin_cache_dir)
 
 
-def patches_path() -> Optional[str]:
+def patches_path(env: Optional[Environment] = None) -> Optional[str]:
     """Jar of fixed MMS classes for the front of java's -cp: SAGEMAKER_MMS_PATCHES_PATH (empty
-    disables) or the bundled one, built on first use; None when unavailable (warning logged)."""
-    explicit = os.environ.get(PATCHES_PATH_ENV)
-    if explicit is not None:
-        return explicit or None
+    disables) or the bundled one; None when unavailable (warning logged)."""
+    env = or_current(env)
+    if env.patches_path is not None:
+        return env.patches_path or None
     try:
-        from sagemaker_inference import plugin  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    try:
-        return plugin.ensure_patches()
+        return plugin.ensure_patches(env.plugin_cache_dir)
     except Exception as exc:  # noqa: B902 - a broken patch build must not stop the server
         LOGGER.warning(
             "MMS front-end patches unavailable (%s: %s); MMS's own classes are used.",
@@ -232,6 +224,14 @@ def timeout_seconds(env: Any) -> Optional[int]:
     if not value:
         value = getattr(env, "model_server_timeout", None)
     return int(value) if value else None
+
+
+def _setting(env: Any, name: str) -> Any:
+    """Setting ``name`` of ``env``; for a stand-in without it (a 1.10.1-style object), the
+    setting read from the environment now."""
+    if hasattr(env, name):
+        return getattr(env, name)
+    return getattr(or_current(None), name)
 
 
 def _url_host(address: str) -> str:
@@ -252,9 +252,14 @@ def _custom_properties(
         management = inference
     else:
         management = "http://127.0.0.1:{}".format(
-            management_port or pick_management_port(port, getattr(env, "safe_port_range", None))
+            management_port
+            or pick_management_port(
+                port,
+                getattr(env, "safe_port_range", None),
+                _setting(env, "management_port"),
+            )
         )
-    handler = handler_service or os.environ.get("SAGEMAKER_HANDLER")
+    handler = handler_service or _setting(env, "handler")
     props: Dict[str, Any] = {
         "inference_address": inference,
         "management_address": management,

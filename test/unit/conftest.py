@@ -86,3 +86,19 @@ def no_lasting_subreaper():
     yield
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None).prctl(supervisor._PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+
+@pytest.fixture
+def start_ready(monkeypatch, tmp_path):
+    """What start_model_server needs to run without Java or jars: a base directory (with no
+    requirements.txt), state and config file under tmp_path, a stand-in java, no jars."""
+    from sagemaker_inference import mms_command
+
+    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
+    monkeypatch.setenv("SAGEMAKER_MMS_CONFIG_FILE", str(tmp_path / "mms.properties"))
+    monkeypatch.setenv("SAGEMAKER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("SAGEMAKER_MMS_PLUGINS_PATH", "")
+    monkeypatch.setenv("SAGEMAKER_MMS_PATCHES_PATH", "")
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    monkeypatch.setattr(mms_command, "find_java", lambda env=None: "/usr/bin/java")
+    return tmp_path

@@ -273,3 +273,224 @@ def test_batching_settings_defaults_values_and_invalid():
     ):
         with pytest.raises(ValueError, match=name):
             environment.Environment({name: raw})
+
+
+# --- the settings table: one parser per kind, one error style ---
+
+
+@pytest.mark.parametrize(
+    "kind, text, value",
+    [
+        (environment.BOOL, "On", True),
+        (environment.BOOL, "0", False),
+        (environment.integer(0), "0", 0),
+        (environment.integer(1), "12", 12),
+        (environment.SECONDS, "7.5", 7.5),
+        (environment.SECONDS, "-3", 0.0),
+        (environment.megabytes(), "1.5", int(1.5 * 1024 * 1024)),
+        (environment.megabytes(2047), "2047", 2047 * 1024 * 1024),
+        (environment.PORT, "9000", 9000),
+        (environment.ADDRESS, "[::1]", "::1"),
+        (environment.PATH, "/a b/c", "/a b/c"),
+        (environment.TEXT, "text/csv", "text/csv"),
+    ],
+)
+def test_each_kind_parses_its_values(kind, text, value):
+    assert kind.parse(text) == value
+
+
+@pytest.mark.parametrize(
+    "kind, text",
+    [
+        (environment.BOOL, "maybe"),
+        (environment.integer(1), "0"),
+        (environment.integer(0), "1.5"),
+        (environment.SECONDS, "soon"),
+        (environment.SECONDS, "nan"),
+        (environment.megabytes(), "0"),
+        (environment.megabytes(2047), "2048"),
+        (environment.PORT, "0"),
+        (environment.PORT, "65536"),
+        (environment.ADDRESS, "localhost"),
+    ],
+)
+def test_each_kind_refuses_bad_values(kind, text):
+    with pytest.raises(ValueError):
+        kind.parse(text)
+
+
+def test_every_bad_value_has_the_one_message_style():
+    for setting in environment.settings():
+        if setting.kind in (environment.PATH, environment.TEXT) or setting.lenient:
+            continue
+        raw = "-1x"
+        with pytest.raises(ValueError) as info:
+            environment.Environment({setting.variable: raw})
+        assert str(info.value) == "{}='-1x': expected {}".format(
+            setting.variable, setting.kind.expected
+        )
+
+
+def test_lenient_reading_gives_defaults_for_bad_values():
+    bad = {setting.variable: "-1x" for setting in environment.settings()}
+    lenient = environment.Environment(bad, strict=False)
+    for setting in environment.settings():
+        if setting.kind not in (environment.PATH, environment.TEXT):
+            assert getattr(lenient, setting.name) == setting.default, setting.variable
+
+
+def test_the_table_names_each_variable_once_with_a_doc():
+    variables = [setting.variable for setting in environment.settings()]
+    assert len(variables) == len(set(variables))
+    assert all(setting.doc for setting in environment.settings())
+    others = {"JAVA_HOME", "XDG_STATE_HOME", "CA_REPOSITORY_ARN"}
+    assert all(name.startswith("SAGEMAKER_") for name in set(variables) - others)
+
+
+def test_blank_values_give_the_default_unless_empty_means_off():
+    env = environment.Environment(
+        {"SAGEMAKER_STARTUP_TIMEOUT": "  ", "SAGEMAKER_MODEL_SERVER_VMARGS": "", "X": "1"}
+    )
+    assert env.startup_timeout == 600
+    assert env.vmargs == ""
+    env = environment.Environment({"SAGEMAKER_MMS_PLUGINS_PATH": ""})
+    assert env.plugins_path == "" and environment.Environment({}).plugins_path is None
+
+
+def test_settings_read_for_other_modules():
+    env = environment.Environment(
+        {
+            "SAGEMAKER_SHUTDOWN_GRACE_SECONDS": "7.5",
+            "SAGEMAKER_MAX_DECODED_BYTES": "1000",
+            "SAGEMAKER_MANAGEMENT_PORT": "9999",
+            "SAGEMAKER_STATE_DIR": "/state",
+            "SAGEMAKER_MMS_CONFIG_FILE": "/c.properties",
+            "SAGEMAKER_MMS_CDS_ARCHIVE": "/a.jsa",
+            "SAGEMAKER_MMS_PLUGIN_CACHE_DIR": "/cache",
+            "JAVA_HOME": "/jdk",
+            "CA_REPOSITORY_ARN": "arn:x",
+            "SAGEMAKER_PROGRAM": "serve.py",
+            "SAGEMAKER_ALLOW_PICKLE": "true",
+        }
+    )
+    assert env.shutdown_grace_seconds == 7.5
+    assert env.max_decoded_bytes == 1000
+    assert env.management_port == 9999
+    assert env.state_dir == "/state"
+    assert (env.config_file, env.cds_archive, env.plugin_cache_dir) == (
+        "/c.properties",
+        "/a.jsa",
+        "/cache",
+    )
+    assert (env.java_home, env.ca_repository_arn) == ("/jdk", "arn:x")
+    assert (env.program, env.module_name) == ("serve.py", "serve")
+    assert env.allow_pickle is True and env.allow_json_nan is False
+
+
+@pytest.mark.parametrize("raw", ["nonsense", "0", "-5", ""])
+def test_max_decoded_bytes_keeps_its_lenient_reading(raw):
+    # decoder.max_decoded_bytes' rule: a bad or non-positive value gives the default.
+    env = environment.Environment({"SAGEMAKER_MAX_DECODED_BYTES": raw})
+    assert env.max_decoded_bytes == environment.DEFAULT_MAX_DECODED_BYTES
+
+
+def test_state_dir_follows_xdg_then_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert environment.Environment({}).state_dir == str(
+        tmp_path / ".local" / "state" / "sagemaker-inference"
+    )
+    env = environment.Environment({"XDG_STATE_HOME": "/xdg"})
+    assert env.state_dir == "/xdg/sagemaker-inference"
+
+
+def test_read_setting_reads_one_setting_only(monkeypatch):
+    monkeypatch.setenv("SAGEMAKER_STARTUP_TIMEOUT", "ten")
+    monkeypatch.setenv("SAGEMAKER_SHUTDOWN_GRACE_SECONDS", "3")
+    assert environment.read_setting("shutdown_grace_seconds") == 3.0
+
+
+def test_read_setting_with_another_default():
+    assert environment.read_setting("bind_address", {}, default="127.0.0.1") == "127.0.0.1"
+    address = {"SAGEMAKER_BIND_ADDRESS": "10.0.0.1"}
+    assert environment.read_setting("bind_address", address, default="127.0.0.1") == "10.0.0.1"
+    with pytest.raises(ValueError, match="SAGEMAKER_BIND_ADDRESS='here': expected an IP"):
+        environment.read_setting("bind_address", {"SAGEMAKER_BIND_ADDRESS": "here"})
+
+
+def test_module_constants_come_from_the_import_time_reading():
+    assert environment.model_dir == environment.at_import.model_dir
+    assert environment.code_dir == environment.at_import.code_dir
+    assert environment.multi_model is environment.at_import.multi_model
+
+
+# --- only Environment reads the environment ---
+
+SRC = os.path.join(os.path.dirname(environment.__file__))
+
+# Reads that are not library settings (these stay).
+NOT_SETTINGS = {
+    "environment.py": "the one reader",
+    "model_server_compat.py": "PYTHONPATH, which 1.10.1's _set_python_path edits in place",
+    "mms_protocol.py": "MMS_DECODE_INPUT_REQUEST, MMS's own variable",
+    "testing.py": "saves and restores the variables a test sets",
+}
+# Reads of library settings still to be switched to Environment (each listed by the module's
+# owner; remove an entry once the module uses Environment).
+TO_SWITCH = {
+    "cli.py": "SAGEMAKER_BIND_TO_PORT, SAGEMAKER_PROGRAM, SAGEMAKER_BIND_ADDRESS",
+    "decoder.py": "SAGEMAKER_MAX_DECODED_BYTES -> Environment.max_decoded_bytes",
+    "default_handler_service.py": "log level and load-failure file -> Environment",
+}
+
+
+def _environment_reads(path):
+    """(line, source) of every read of os.environ / a passed ``environ`` / os.getenv."""
+    import ast
+
+    with open(path, encoding="utf-8") as handle:
+        tree = ast.parse(handle.read())
+    for node in ast.walk(tree):
+        text = None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = ast.unparse(node.func.value)
+            if node.func.attr == "getenv" or (
+                node.func.attr == "get" and owner in ("os.environ", "environ")
+            ):
+                text = ast.unparse(node)
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+            if ast.unparse(node.value) == "os.environ":
+                text = ast.unparse(node)
+        if text:
+            yield node.lineno, text
+
+
+def test_only_environment_reads_the_environment():
+    found = []
+    for directory, _dirs, files in os.walk(SRC):
+        for name in files:
+            if not name.endswith(".py") or name in NOT_SETTINGS or name in TO_SWITCH:
+                continue
+            path = os.path.join(directory, name)
+            found += [
+                "{}:{}: {}".format(name, line, text) for line, text in _environment_reads(path)
+            ]
+    assert found == []
+
+
+def test_1_10_1_private_attributes_can_still_be_assigned():
+    # The Hugging Face toolkit sets env._model_server_workers before writing the MMS config.
+    env = environment.Environment({})
+    env._model_server_workers = "2"
+    env._vmargs = "-Xmx2g"
+    env._inference_http_port = "9000"
+    assert (env.model_server_workers, env.vmargs, env.inference_http_port) == (
+        "2",
+        "-Xmx2g",
+        "9000",
+    )
+    assert env.management_http_port == "8080"
+
+
+def test_booleans_of_parameters_are_the_table_booleans():
+    table = {s.variable for s in environment.settings() if s.kind is environment.BOOL}
+    assert table == set(parameters.BOOLEAN_VARIABLES)

@@ -1,31 +1,8 @@
 import os
-import stat
 
 import pytest
 
 from sagemaker_inference import cds, mms_command, mms_config
-
-
-def test_find_java_missing_says_how_to_install(monkeypatch, tmp_path):
-    monkeypatch.delenv("JAVA_HOME", raising=False)
-    monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(mms_command.JavaNotFoundError, match="openjdk-17-jre-headless"):
-        mms_command.find_java()
-
-
-def test_find_java_bad_java_home(monkeypatch, tmp_path):
-    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
-    with pytest.raises(mms_command.JavaNotFoundError, match="JAVA_HOME"):
-        mms_command.find_java()
-
-
-def test_find_java_from_java_home(monkeypatch, tmp_path):
-    java = tmp_path / "bin" / "java"
-    java.parent.mkdir()
-    java.write_text("#!/bin/sh\n")
-    java.chmod(java.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
-    assert mms_command.find_java() == str(java)
 
 
 @pytest.mark.parametrize(
@@ -98,21 +75,15 @@ def test_debug_level_keeps_ping_lines_and_metrics():
     assert "-m" not in cmd
 
 
-def test_mms_home_holds_the_frontend_jar():
-    assert os.path.isfile(
-        os.path.join(mms_command.mms_home(), "mms", "frontend", "model-server.jar")
-    )
-
-
 def test_patches_jar_found_through_mms_config_by_default(monkeypatch):
-    monkeypatch.setattr(mms_config, "patches_path", lambda: "/cache/patches.jar")
+    monkeypatch.setattr(mms_config, "patches_path", lambda env=None: "/cache/patches.jar")
     cmd = mms_command.build_command("java", "c", "s")
     assert cmd[cmd.index("-cp") + 1].split(":")[0] == "/cache/patches.jar"
 
 
 @pytest.mark.parametrize("disabled", [None, ""])
 def test_no_patches_jar_leaves_mms_classes_first(monkeypatch, disabled):
-    monkeypatch.setattr(mms_config, "patches_path", lambda: disabled)
+    monkeypatch.setattr(mms_config, "patches_path", lambda env=None: disabled)
     for cmd in (
         mms_command.build_command("java", "c", "s"),
         mms_command.build_command("java", "c", "s", patches_path=disabled),

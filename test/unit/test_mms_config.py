@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from sagemaker_inference import mms_config
+from sagemaker_inference import environment, mms_config
 
 
 @pytest.fixture(autouse=True)
@@ -112,9 +112,13 @@ def test_timeout_falls_back_to_plain_variable():
     )
 
 
-def test_management_port_from_env(monkeypatch):
+def test_management_port_from_env(monkeypatch, fake_env):
+    # The variable is read by Environment; pick_management_port takes its value.
     monkeypatch.setenv(mms_config.MANAGEMENT_PORT_ENV, "9999")
-    assert mms_config.pick_management_port(8080) == 9999
+    assert environment.Environment().management_port == 9999
+    assert mms_config.pick_management_port(8080, explicit=9999) == 9999
+    values = props(mms_config.generate_properties(fake_env()))
+    assert values["management_address"] == "http://127.0.0.1:9999"
 
 
 def test_management_port_from_safe_range(monkeypatch):
@@ -142,7 +146,7 @@ def test_plugins_path_env_override(monkeypatch):
 def test_plugins_path_survives_a_broken_plugin(monkeypatch):
     from sagemaker_inference import plugin
 
-    def broken():
+    def broken(cache_dir=None):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(plugin, "ensure_plugin", broken)

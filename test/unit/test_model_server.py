@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from sagemaker_inference import environment, mms_command, model_server, supervisor
+from sagemaker_inference import model_server_compat
 
 
 def test_compatibility_names_exist():
@@ -61,7 +62,7 @@ def properties_of(text):
 
 
 def test_generate_single_model(monkeypatch, no_plugin, fake_env):
-    monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", False)
+    monkeypatch.setattr(model_server_compat, "ENABLE_MULTI_MODEL", False)
     values = properties_of(model_server._generate_mms_config_properties(fake_env(), "a.b"))
     assert values["default_service_handler"] == "a.b"
     assert values["inference_address"] == "http://0.0.0.0:8080"
@@ -72,7 +73,7 @@ def test_generate_single_model(monkeypatch, no_plugin, fake_env):
 def test_generate_single_model_serves_the_callers_model_store(monkeypatch, no_plugin, fake_env):
     # 1.10.1's file: containers that start MMS themselves with --model-store and no --models
     # (Hugging Face's HF_MODEL_ID path) get every model of that store, and MMS_* variables work.
-    monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", False)
+    monkeypatch.setattr(model_server_compat, "ENABLE_MULTI_MODEL", False)
     text = model_server._generate_mms_config_properties(fake_env(), "a.b")
     values = properties_of(text)
     assert values["load_models"] == "ALL"
@@ -82,7 +83,7 @@ def test_generate_single_model_serves_the_callers_model_store(monkeypatch, no_pl
 
 
 def test_generate_multi_model(monkeypatch, no_plugin, fake_env):
-    monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", True)
+    monkeypatch.setattr(model_server_compat, "ENABLE_MULTI_MODEL", True)
     values = properties_of(model_server._generate_mms_config_properties(fake_env(), "a.b"))
     assert values["management_address"] == "http://0.0.0.0:8080"
     assert values["model_store"] == model_server.MODEL_STORE == "/"
@@ -103,7 +104,7 @@ def test_generate_with_a_1_10_1_environment_object(monkeypatch, no_plugin):
         max_request_size=None,
         safe_port_range=None,
     )
-    monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", False)
+    monkeypatch.setattr(model_server_compat, "ENABLE_MULTI_MODEL", False)
     values = properties_of(model_server._generate_mms_config_properties(env))
     assert values["default_workers_per_model"] == "2"
     assert values["default_response_timeout_seconds"] == "60"
@@ -113,7 +114,7 @@ def test_generate_with_a_1_10_1_environment_object(monkeypatch, no_plugin):
 
 def test_create_config_file_writes_mms_config_file(monkeypatch, tmp_path, no_plugin, fake_env):
     path = str(tmp_path / "conf" / "mms.properties")
-    monkeypatch.setattr(model_server, "MMS_CONFIG_FILE", path)
+    monkeypatch.setattr(model_server_compat, "MMS_CONFIG_FILE", path)
     model_server._create_model_server_config_file(fake_env(), "x.y")
     assert "default_service_handler=x.y" in open(path).read()
 
@@ -131,7 +132,7 @@ def test_set_python_path(monkeypatch):
 def test_install_requirements(monkeypatch, tmp_path):
     req = tmp_path / "requirements.txt"
     req.write_text("foo\n")
-    monkeypatch.setattr(model_server, "REQUIREMENTS_PATH", str(req))
+    monkeypatch.setattr(model_server_compat, "REQUIREMENTS_PATH", str(req))
     monkeypatch.delenv("CA_REPOSITORY_ARN", raising=False)
     calls = []
     monkeypatch.setattr(subprocess, "check_call", lambda cmd, cwd=None: calls.append((cmd, cwd)))
@@ -143,7 +144,9 @@ def test_install_requirements(monkeypatch, tmp_path):
 
 
 def test_install_requirements_failure_is_value_error(monkeypatch, tmp_path):
-    monkeypatch.setattr(model_server, "REQUIREMENTS_PATH", str(tmp_path / "requirements.txt"))
+    monkeypatch.setattr(
+        model_server_compat, "REQUIREMENTS_PATH", str(tmp_path / "requirements.txt")
+    )
 
     def fail(cmd, cwd=None):
         raise subprocess.CalledProcessError(1, cmd)
@@ -236,7 +239,7 @@ def test_adapt_to_mms_format_without_model_archiver(monkeypatch, tmp_path):
     (model / "code").mkdir(parents=True)
     (model / "weights.bin").write_text("w")
     export = tmp_path / "export"
-    monkeypatch.setattr(model_server, "DEFAULT_MMS_MODEL_EXPORT_DIRECTORY", str(export))
+    monkeypatch.setattr(model_server_compat, "DEFAULT_MMS_MODEL_EXPORT_DIRECTORY", str(export))
     model_server._adapt_to_mms_format("my.handler", str(model))
     monkeypatch.setattr(model_server.environment, "model_dir", str(model))
     model_server._adapt_to_mms_format("my.handler")  # 1.10.1's one-argument call; repeatable
@@ -260,24 +263,18 @@ def test_start_fails_fast_without_java(monkeypatch, tmp_path):
 
 
 def test_start_single_model_needs_model_dir(monkeypatch, tmp_path):
-    monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", False)
+    monkeypatch.setenv("SAGEMAKER_MULTI_MODEL", "false")
     monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
     monkeypatch.delenv("PYTHONPATH", raising=False)
-    monkeypatch.setattr(mms_command, "find_java", lambda: "/usr/bin/java")
+    monkeypatch.setattr(mms_command, "find_java", lambda env=None: "/usr/bin/java")
     with pytest.raises(ValueError, match="does not exist"):
         model_server.start_model_server()
 
 
-def test_start_runs_supervisor_and_maps_exit_codes(monkeypatch, tmp_path, no_plugin):
-    (tmp_path / "model").mkdir()
-    monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", False)
-    monkeypatch.setattr(model_server, "MMS_CONFIG_FILE", str(tmp_path / "mms.properties"))
-    monkeypatch.setattr(model_server, "REQUIREMENTS_PATH", str(tmp_path / "nothing.txt"))
-    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
-    monkeypatch.setenv("SAGEMAKER_STATE_DIR", str(tmp_path / "state"))
+def test_start_runs_supervisor_and_maps_exit_codes(monkeypatch, start_ready):
+    (start_ready / "model").mkdir()
+    monkeypatch.setenv("SAGEMAKER_MULTI_MODEL", "false")
     monkeypatch.setenv("SAGEMAKER_BIND_TO_PORT", "20080")
-    monkeypatch.delenv("PYTHONPATH", raising=False)
-    monkeypatch.setattr(mms_command, "find_java", lambda: "/usr/bin/java")
     seen = {}
 
     def fake_run(self):
@@ -289,12 +286,14 @@ def test_start_runs_supervisor_and_maps_exit_codes(monkeypatch, tmp_path, no_plu
     monkeypatch.setattr(supervisor.Supervisor, "run", fake_run)
     assert model_server.start_model_server("my.handler") == 0
     cmd = seen["cmd"]
-    assert cmd[cmd.index("-s") + 1] == str(tmp_path)
+    assert cmd[cmd.index("-s") + 1] == str(start_ready)
     assert cmd[cmd.index("-m") + 1] == "model=model"
-    assert cmd[cmd.index("-f") + 1] == str(tmp_path / "mms.properties")
-    assert seen["env"]["SAGEMAKER_LOAD_FAILURE_FILE"] == str(tmp_path / "state" / "load-failures")
+    assert cmd[cmd.index("-f") + 1] == str(start_ready / "mms.properties")
+    assert seen["env"]["SAGEMAKER_LOAD_FAILURE_FILE"] == str(
+        start_ready / "state" / "load-failures"
+    )
     assert seen["grace"] == model_server.DEFAULT_SHUTDOWN_GRACE_SECONDS
-    written = properties_of(open(tmp_path / "mms.properties").read())
+    written = properties_of(open(start_ready / "mms.properties").read())
     assert written["default_service_handler"] == "my.handler"
     # the project's own start path keeps its defaults: MMS_* variables off, models named on
     # the command line rather than load_models=ALL
@@ -312,16 +311,10 @@ def test_start_runs_supervisor_and_maps_exit_codes(monkeypatch, tmp_path, no_plu
     assert stop.value.code == supervisor.EXIT_LOAD_FAILED
 
 
-def test_batching_without_the_patched_front_end_fails_at_start(monkeypatch, tmp_path, no_plugin):
-    (tmp_path / "model").mkdir()
-    monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", False)
-    monkeypatch.setattr(model_server, "MMS_CONFIG_FILE", str(tmp_path / "mms.properties"))
-    monkeypatch.setattr(model_server, "REQUIREMENTS_PATH", str(tmp_path / "nothing.txt"))
-    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
-    monkeypatch.setenv("SAGEMAKER_STATE_DIR", str(tmp_path / "state"))
+def test_batching_without_the_patched_front_end_fails_at_start(monkeypatch, start_ready):
+    (start_ready / "model").mkdir()
+    monkeypatch.setenv("SAGEMAKER_MULTI_MODEL", "false")
     monkeypatch.setenv("SAGEMAKER_MODEL_SERVER_BATCH_SIZE", "8")
-    monkeypatch.delenv("PYTHONPATH", raising=False)
-    monkeypatch.setattr(mms_command, "find_java", lambda: "/usr/bin/java")
     monkeypatch.setattr(supervisor.Supervisor, "run", lambda self: 0)
     with pytest.raises(ValueError, match="SAGEMAKER_MODEL_SERVER_BATCH_SIZE=8 needs"):
         model_server.start_model_server()
@@ -329,14 +322,10 @@ def test_batching_without_the_patched_front_end_fails_at_start(monkeypatch, tmp_
     assert model_server.start_model_server() == 0
 
 
-def test_start_multi_model_sets_handler(monkeypatch, tmp_path, no_plugin):
-    monkeypatch.setattr(model_server, "ENABLE_MULTI_MODEL", True)
-    monkeypatch.setattr(model_server, "MMS_CONFIG_FILE", str(tmp_path / "mms.properties"))
-    monkeypatch.setattr(model_server, "REQUIREMENTS_PATH", str(tmp_path / "nothing.txt"))
+def test_start_multi_model_sets_handler(monkeypatch, start_ready):
+    monkeypatch.setenv("SAGEMAKER_MULTI_MODEL", "true")
     monkeypatch.delenv("SAGEMAKER_HANDLER", raising=False)
     monkeypatch.setenv("SAGEMAKER_LOAD_FAILURE_FILE", "/stale")
-    monkeypatch.delenv("PYTHONPATH", raising=False)
-    monkeypatch.setattr(mms_command, "find_java", lambda: "/usr/bin/java")
     seen = {}
 
     def fake_run(self):
@@ -375,7 +364,7 @@ def _fake_mms(config):
 
 def test_retrieve_mms_server_process_matches_our_config(monkeypatch, tmp_path):
     ours = str(tmp_path / "ours.properties")
-    monkeypatch.setattr(model_server, "MMS_CONFIG_FILE", ours)
+    monkeypatch.setattr(model_server_compat, "MMS_CONFIG_FILE", ours)
     other = _fake_mms(str(tmp_path / "other.properties"))
     try:
         with pytest.raises(Exception, match="unsuccessfully started"):

@@ -31,6 +31,9 @@ import os
 import zipfile
 from typing import List, NamedTuple, Optional, Sequence
 
+from sagemaker_inference import parameters
+from sagemaker_inference.environment import or_current
+
 logger = logging.getLogger("sagemaker-inference.plugin")
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -49,7 +52,7 @@ PATCHED_CLASSES = (
 )
 # Where ``build --cache-dir`` puts jars and where the server looks when the shipped ones do not
 # match their source (a container that edits the Java source and rebuilds at image build time).
-CACHE_DIR_ENV = "SAGEMAKER_MMS_PLUGIN_CACHE_DIR"
+CACHE_DIR_ENV = parameters.PLUGIN_CACHE_DIR_ENV
 # Class files for Java 11, the oldest runtime MMS 1.1 supports: any Java 11+ runtime loads them.
 JAVA_RELEASE = "11"
 DIGEST_ATTRIBUTE = "SageMaker-Inference-Source-Digest"
@@ -156,7 +159,7 @@ def find_jar(artifact: Artifact, cache_dir: Optional[str] = None) -> Optional[st
         return None
     digest = source_digest(sources)
     candidates = [artifact.shipped_jar()]
-    cache_root = cache_dir or os.environ.get(CACHE_DIR_ENV)
+    cache_root = cache_dir or or_current(None).plugin_cache_dir
     if cache_root:
         candidates.append(artifact.cached_jar(cache_root, digest))
     found = []

@@ -16,6 +16,7 @@ import zipfile
 from typing import Optional, Sequence
 
 from sagemaker_inference import plugin
+from sagemaker_inference.environment import Environment, or_current
 
 JAVAC_TIMEOUT_SECONDS = 300
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -25,9 +26,9 @@ class BuildError(Exception):
     """The jar could not be built; the message says why in one line."""
 
 
-def find_javac() -> Optional[str]:
+def find_javac(env: Optional[Environment] = None) -> Optional[str]:
     """``$JAVA_HOME/bin/javac`` when present, else the one on PATH, else None."""
-    java_home = os.environ.get("JAVA_HOME")
+    java_home = or_current(env).java_home
     if java_home:
         candidate = os.path.join(java_home, "bin", "javac")
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
