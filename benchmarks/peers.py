@@ -19,8 +19,7 @@ is what a hand-written server would do.
 import json
 import os
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-WORK = os.path.join(HERE, ".work")
+from suite.common import HERE, WORK
 
 FASTAPI_VENV = os.path.join(WORK, "venv-fastapi")
 TORCHSERVE_VENV = os.path.join(WORK, "venv-torchserve")
