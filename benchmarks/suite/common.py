@@ -1,6 +1,7 @@
 """Where the benchmark keeps things, what it sends, how long it measures, and its log."""
 
 import datetime
+import json
 import os
 import subprocess
 import urllib.error
@@ -57,30 +58,14 @@ BODIES: Dict[str, Body] = {
 FAST_BODIES = ["JSON 1x16", "CSV 100x16", "NPY 1000x32"]
 SLOW_BODY = "JSON 1x24, 2 ms predict"
 
-PROFILES = {
-    "full": dict(
-        rounds=2,
-        extra_cold=1,
-        jit_warmup=5,
-        warmup=2,
-        duration=7,
-        codec_repeats=5,
-        codec_min_seconds=0.1,
-        shutdown_cap=10,
-        handler_requests=2000,
-    ),
-    "quick": dict(
-        rounds=1,
-        extra_cold=1,
-        jit_warmup=2,
-        warmup=1,
-        duration=2,
-        codec_repeats=3,
-        codec_min_seconds=0.02,
-        shutdown_cap=5,
-        handler_requests=200,
-    ),
-}
+
+def _profiles() -> Dict[str, dict]:
+    """profiles.json: round counts, warm-up and measured seconds, codec repeats, caps."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "profiles.json")) as handle:
+        return {k: v for k, v in json.load(handle).items() if not k.startswith("_")}
+
+
+PROFILES = _profiles()
 
 
 def log(message: str) -> None:

@@ -181,6 +181,14 @@ def handler_table(paths: dict) -> str:
     return "\n".join(lines)
 
 
+def _speed_cells(cell) -> str:
+    """req/s (with the error count, if any), p50 and p99 of one stack and case."""
+    if cell is None:
+        return " n/a | | |"
+    errors = " (%d errors)" % cell["errors"] if cell["errors"] else ""
+    return " %.0f%s | %.2f | %.2f |" % (cell["rps"], errors, cell["p50"], cell["p99"])
+
+
 def e2e_table(summary: dict, stacks) -> str:
     header = "| body | workers |" + "".join(" %s req/s | p50 ms | p99 ms |" % s for s in stacks)
     header += "".join(" %s / floor |" % s for s in stacks if s != "floor")
@@ -190,13 +198,7 @@ def e2e_table(summary: dict, stacks) -> str:
         for workers in (1, 2):
             case = "%s|%d" % (body, workers)
             row = "| %s | %d |" % (body, workers)
-            for stack in stacks:
-                cell = summary.get((stack, case))
-                if cell is None:
-                    row += " n/a | | |"
-                    continue
-                errors = " (%d errors)" % cell["errors"] if cell["errors"] else ""
-                row += " %.0f%s | %.2f | %.2f |" % (cell["rps"], errors, cell["p50"], cell["p99"])
+            row += "".join(_speed_cells(summary.get((stack, case))) for stack in stacks)
             floor = summary.get(("floor", case))
             for stack in stacks:
                 if stack == "floor":
@@ -219,13 +221,7 @@ def peer_table(summary: dict, stacks) -> str:
         for workers in (1, 2):
             case = "%s|%d" % (body, workers)
             row = "| %s | %d |" % (body, workers)
-            for stack in shown:
-                cell = summary.get((stack, case))
-                if cell is None:
-                    row += " n/a | | |"
-                    continue
-                errors = " (%d errors)" % cell["errors"] if cell["errors"] else ""
-                row += " %.0f%s | %.2f | %.2f |" % (cell["rps"], errors, cell["p50"], cell["p99"])
+            row += "".join(_speed_cells(summary.get((stack, case))) for stack in shown)
             project = summary.get(("project", case))
             for stack in others:
                 cell = summary.get((stack, case))
