@@ -189,46 +189,47 @@ def _speed_cells(cell) -> str:
     return " %.0f%s | %.2f | %.2f |" % (cell["rps"], errors, cell["p50"], cell["p99"])
 
 
-def e2e_table(summary: dict, stacks) -> str:
-    header = "| body | workers |" + "".join(" %s req/s | p50 ms | p99 ms |" % s for s in stacks)
-    header += "".join(" %s / floor |" % s for s in stacks if s != "floor")
-    lines = [header, "|---|---:|" + "---:|---:|---:|" * len(stacks)]
-    lines[-1] += "---:|" * len([s for s in stacks if s != "floor"])
-    for body in FAST_BODIES + [SLOW_BODY]:
+def _speed_table(summary: dict, shown, bodies, ratio_labels, ratios_of) -> str:
+    """req/s, p50 and p99 of each ``shown`` stack per body and worker count, then one column
+    per label of ``ratio_labels`` with the values ``ratios_of(case)`` gives."""
+    header = "| body | workers |" + "".join(" %s req/s | p50 ms | p99 ms |" % s for s in shown)
+    header += "".join(" %s |" % label for label in ratio_labels)
+    lines = [header, "|---|---:|" + "---:|---:|---:|" * len(shown) + "---:|" * len(ratio_labels)]
+    for body in bodies:
         for workers in (1, 2):
             case = "%s|%d" % (body, workers)
             row = "| %s | %d |" % (body, workers)
-            row += "".join(_speed_cells(summary.get((stack, case))) for stack in stacks)
-            floor = summary.get(("floor", case))
-            for stack in stacks:
-                if stack == "floor":
-                    continue
-                cell = summary.get((stack, case))
-                ratio = cell["rps"] / floor["rps"] if cell and floor and floor["rps"] else None
-                row += " %s |" % fmt(ratio, "%.2fx")
+            row += "".join(_speed_cells(summary.get((stack, case))) for stack in shown)
+            row += "".join(" %s |" % fmt(ratio, "%.2fx") for ratio in ratios_of(case))
             lines.append(row)
     return "\n".join(lines)
+
+
+def e2e_table(summary: dict, stacks) -> str:
+    """The base stacks, with each one's requests/s ratio to the floor."""
+    others = [s for s in stacks if s != "floor"]
+
+    def ratios(case: str) -> list:
+        floor = summary.get(("floor", case))
+        cells = [summary.get((stack, case)) for stack in others]
+        return [c["rps"] / floor["rps"] if c and floor and floor["rps"] else None for c in cells]
+
+    labels = ["%s / floor" % s for s in others]
+    return _speed_table(summary, stacks, FAST_BODIES + [SLOW_BODY], labels, ratios)
 
 
 def peer_table(summary: dict, stacks) -> str:
     """The project beside the ceiling and the peers, with the project's requests/s ratio to each."""
     shown = [s for s in ("project",) + peers.PEER_STACKS if s in stacks]
     others = [s for s in shown if s != "project"]
-    header = "| body | workers |" + "".join(" %s req/s | p50 ms | p99 ms |" % s for s in shown)
-    header += "".join(" project / %s |" % s for s in others)
-    lines = [header, "|---|---:|" + "---:|---:|---:|" * len(shown) + "---:|" * len(others)]
-    for body in peers.PEER_BODIES:
-        for workers in (1, 2):
-            case = "%s|%d" % (body, workers)
-            row = "| %s | %d |" % (body, workers)
-            row += "".join(_speed_cells(summary.get((stack, case))) for stack in shown)
-            project = summary.get(("project", case))
-            for stack in others:
-                cell = summary.get((stack, case))
-                ratio = cell["rps"] and project["rps"] / cell["rps"] if cell and project else None
-                row += " %s |" % fmt(ratio, "%.2fx")
-            lines.append(row)
-    return "\n".join(lines)
+
+    def ratios(case: str) -> list:
+        project = summary.get(("project", case))
+        cells = [summary.get((stack, case)) for stack in others]
+        return [c["rps"] and project["rps"] / c["rps"] if c and project else None for c in cells]
+
+    labels = ["project / %s" % s for s in others]
+    return _speed_table(summary, shown, peers.PEER_BODIES, labels, ratios)
 
 
 def cold_table(result: dict, stacks) -> str:
@@ -362,7 +363,6 @@ def _peer_section(saved: SavedRun, summary: dict) -> List[str]:
 
 
 def _cold_section(saved: SavedRun) -> List[str]:
-    profile, result, stacks_run = saved.profile, saved.run, saved.stacks
     return [
         "## 3. Cold start and shutdown",
         "",
@@ -370,9 +370,9 @@ def _cold_section(saved: SavedRun) -> List[str]:
         "200 for a JSON 1x16 prediction. Shutdown: SIGTERM to that process; seconds until it "
         "exits and "
         "until every process it started is gone (capped at %d s, then killed)."
-        % profile["shutdown_cap"],
+        % saved.profile["shutdown_cap"],
         "",
-        cold_table(result, stacks_run),
+        cold_table(saved.run, saved.stacks),
         "",
     ]
 
