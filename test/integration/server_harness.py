@@ -30,7 +30,7 @@ import pytest
 import requests
 
 import server_process
-from process_marks import kill_all, processes_with, wait_gone
+from process_marks import processes_with, wait_gone
 from server_process import JDK_ONLY_TOOLS  # noqa: F401 - the tests' name for them
 
 MARKER_ENV = "SAGEMAKER_INFERENCE_TEST_SERVER"
@@ -253,15 +253,9 @@ class Server:
         return code
 
     def kill_everything(self) -> None:
-        procs = leftover_processes(self.marker)
-        if self.process is not None and self.process.poll() is None:
-            procs.append(psutil.Process(self.process.pid))
-        kill_all(procs)
-        if self.process is not None:
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+        """SIGKILL the server and every process it started (server_process.ServerProcess)."""
+        if self._proc is not None:
+            self._proc.kill()
 
 
 @contextmanager
