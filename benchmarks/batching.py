@@ -19,19 +19,17 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
-import time
-import urllib.error
-import urllib.request
 from typing import Dict, List, Optional
 
-from sagemaker_inference import mms_config
+from suite.common import http
+from suite.measure import run_wrk_file
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-POST_LUA = os.path.join(HERE, "post.lua")
+import server_process  # on sys.path through the suite package
+
+MARKER_ENV = "SM_BENCH_TOKEN"
 CONNECTIONS = 32
 FEATURES = 16
 
@@ -64,101 +62,57 @@ def predict_fn(data, model):
 """
 
 
-def wait_until_serving(url: str, body: bytes, process: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the server exited with {}".format(process.returncode))
-        request = urllib.request.Request(
-            url, data=body, headers={"Content-Type": "application/json"}, method="POST"
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, OSError):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the server did not answer within {} s".format(timeout))
-
-
 class Server(object):
-    """start_model_server in a subprocess, in a directory of its own."""
+    """start_model_server in a subprocess, in a directory of its own, in the deployed shape
+    (server_process.deployed_environment: a Java runtime without a JDK, an empty HOME)."""
 
     def __init__(self, root: str, batch_size: Optional[int], delay_ms: int, workers: int):
         self.root = root
-        self.port = mms_config.free_port()  # below MMS's limit of 32767
+        self.port = server_process.free_port()  # below MMS's limit of 32767
         self.url = "http://127.0.0.1:{}/invocations".format(self.port)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SAGEMAKER_")}
-        tmp = os.path.join(root, "tmp")
-        os.makedirs(tmp, exist_ok=True)
-        env.update(
-            {
-                "SAGEMAKER_BASE_DIR": os.path.join(root, "ml"),
-                "SAGEMAKER_BIND_TO_PORT": str(self.port),
-                "SAGEMAKER_BIND_ADDRESS": "127.0.0.1",
-                "SAGEMAKER_MODEL_SERVER_WORKERS": str(workers),
-                "SAGEMAKER_MMS_CONFIG_FILE": os.path.join(root, "mms.properties"),
-                "SAGEMAKER_STATE_DIR": os.path.join(root, "state"),
-                "TMPDIR": tmp,
-                "TEMP": tmp,
-            }
-        )
+        extra = {
+            "SAGEMAKER_MODEL_SERVER_WORKERS": str(workers),
+            "SAGEMAKER_STATE_DIR": os.path.join(root, "state"),
+        }
         if batch_size is not None:
-            env["SAGEMAKER_MODEL_SERVER_BATCH_SIZE"] = str(batch_size)
-            env["SAGEMAKER_MODEL_SERVER_MAX_BATCH_DELAY_MS"] = str(delay_ms)
-        self.log = open(os.path.join(root, "server.log"), "wb")
-        script = "from sagemaker_inference import model_server; model_server.start_model_server()"
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", script],
-            env=env,
-            cwd=root,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+            extra["SAGEMAKER_MODEL_SERVER_BATCH_SIZE"] = str(batch_size)
+            extra["SAGEMAKER_MODEL_SERVER_MAX_BATCH_DELAY_MS"] = str(delay_ms)
+        base_dir = os.path.join(root, "ml")
+        env = server_process.deployed_environment(root, self.port, base_dir, extra=extra)
+        argv = server_process.start_model_server_argv(sys.executable)
+        log_path = os.path.join(root, "server.log")
+        self.proc = server_process.ServerProcess(argv, env, root, MARKER_ENV, log_path=log_path)
+
+    def wait_until_serving(self, body: bytes, timeout: float) -> None:
+        headers = {"Content-Type": "application/json"}
+
+        def predicts() -> bool:
+            return http("POST", self.url, body, headers, timeout=5)[0] == 200
+
+        try:
+            self.proc.wait_until(predicts, timeout, interval=0.2)
+        except server_process.ProcessExited:
+            code = self.proc.process.returncode
+            raise RuntimeError("the server exited with {}".format(code))
+        except server_process.WaitTimeout:
+            raise RuntimeError("the server did not answer within {} s".format(timeout))
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+        self.proc.stop(cap=40)
 
 
 def wrk(url: str, body_file: str, connections: int, seconds: float) -> Dict[str, float]:
+    """wrk at ``connections`` (2 threads at most); fails on any failed request."""
     threads = min(2, connections)
-    command = [
-        "wrk",
-        "-t{}".format(threads),
-        "-c{}".format(connections),
-        "-d{}s".format(int(seconds)),
-        "--timeout",
-        "30s",
-        "-s",
-        POST_LUA,
-        url,
-        "--",
-        body_file,
-        "application/json",
-        "application/json",
-    ]
-    output = subprocess.run(
-        command, check=True, capture_output=True, text=True, timeout=seconds + 60
-    ).stdout
-    line = next(x for x in output.splitlines() if x.startswith("WRK_JSON "))
-    summary = json.loads(line[len("WRK_JSON ") :])
-    failed = summary["non2xx"] + summary["connect_errors"] + summary["read_errors"]
-    failed += summary["write_errors"] + summary["timeouts"]
-    if failed:
-        raise RuntimeError("wrk saw {} failed requests: {}".format(failed, summary))
+    summary = run_wrk_file(
+        "wrk", url, body_file, "application/json", seconds, connections, threads, "30s"
+    )
+    if summary.errors:
+        raise RuntimeError("wrk saw {} failed requests: {}".format(summary.errors, summary))
     return {
-        "rps": summary["requests"] / (summary["duration_us"] / 1e6),
-        "p50_ms": summary["p50_us"] / 1000.0,
-        "p99_ms": summary["p99_us"] / 1000.0,
+        "rps": summary.rps,
+        "p50_ms": summary.p50_us / 1000.0,
+        "p99_ms": summary.p99_us / 1000.0,
     }
 
 
@@ -182,7 +136,7 @@ def measure(
         with open(body_file, "rb") as handle:
             body = handle.read()
         try:
-            wait_until_serving(server.url, body, server.process, timeout=180)
+            server.wait_until_serving(body, timeout=180)
         except RuntimeError:
             server.stop()
             with open(os.path.join(run_dir, "server.log"), errors="replace") as log:
@@ -202,7 +156,7 @@ def measure(
     }
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=2, help="runs of every configuration")
     parser.add_argument("--duration", type=float, default=15, help="seconds at 32 connections")
@@ -218,15 +172,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         parser.error("wrk is not on PATH")
+    return args
 
-    configurations: List[Optional[int]] = [None] + [
-        int(x) for x in args.batch_sizes.split(",") if x
-    ]
+
+Results = Dict[Optional[int], List[Dict[str, float]]]
+
+
+def run_all(args: argparse.Namespace, configurations: List[Optional[int]]) -> Results:
+    """Every configuration ``args.runs`` times, in turn; each run's figures printed."""
     root = tempfile.mkdtemp(prefix="smi-batching-bench-")
     body_file = os.path.join(root, "body.json")
     with open(body_file, "w") as handle:
         json.dump([[round(0.1 * i, 1) for i in range(FEATURES)]], handle)
-    results: Dict[Optional[int], List[Dict[str, float]]] = {c: [] for c in configurations}
+    results: Results = {c: [] for c in configurations}
     try:
         for run in range(args.runs):
             for configuration in configurations:
@@ -246,12 +204,16 @@ def main(argv: Optional[List[str]] = None) -> int:
                 )
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    return results
+
+
+def print_table(args: argparse.Namespace, results: Results) -> None:
+    """Medians per configuration and the goal: >= 3x the unbatched req/s, p99 within bound."""
 
     def median(configuration: Optional[int], key: str) -> float:
         return statistics.median(r[key] for r in results[configuration])
 
-    base_rps = median(None, "rps")
-    single = median(None, "single_p50_ms")
+    base_rps, single = median(None, "rps"), median(None, "single_p50_ms")
     bound = args.max_batch_delay_ms + 2 * single
     print()
     print(
@@ -269,20 +231,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     print("| batch size | req/s | vs no batching | p50 ms | p99 ms | p99 goal ms | goal met |")
     print("|---|---|---|---|---|---|---|")
-    for configuration in configurations:
-        rps = median(configuration, "rps")
-        p99 = median(configuration, "p99_ms")
-        ratio = rps / base_rps
-        if configuration is None:
-            goal, met = "-", "-"
-        else:
+    for configuration in results:
+        rps, p99 = median(configuration, "rps"), median(configuration, "p99_ms")
+        goal, met = "-", "-"
+        if configuration is not None:
             goal = "{:.1f}".format(bound)
-            met = "yes" if ratio >= 3 and p99 <= bound else "no"
+            met = "yes" if rps / base_rps >= 3 and p99 <= bound else "no"
         print(
             "| {} | {:.0f} | {:.2f}x | {:.1f} | {:.1f} | {} | {} |".format(
                 configuration or "1 (off)",
                 rps,
-                ratio,
+                rps / base_rps,
                 median(configuration, "p50_ms"),
                 p99,
                 goal,
@@ -290,6 +249,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             )
         )
     print("single-request latency without batching (p50, 1 connection): {:.1f} ms".format(single))
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    configurations: List[Optional[int]] = [None]
+    configurations += [int(x) for x in args.batch_sizes.split(",") if x]
+    print_table(args, run_all(args, configurations))
     return 0
 
 

@@ -16,107 +16,45 @@ is the one the package is installed in (default: .venv/bin/python of this checko
 import argparse
 import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
+from suite.common import REPO, http
+
+import server_process  # on sys.path through the suite package
+
 FRUIT_MODEL = os.path.join(REPO, "examples", "fruit", "model")
 BODY = b"[[182, 7.4, 12.9, 0.2]]"
-JDK_ONLY_TOOLS = ("javac", "jar", "jarsigner", "javadoc", "jshell", "jlink", "jdeps", "jmod")
 
 
-def free_port() -> int:
-    """A free loopback port below 32767 (MMS's limit)."""
-    for port in range(21000, 32000, 7):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
-
-
-def jre_only_path(root: str) -> dict:
-    """PATH and JAVA_HOME with java and without the JDK's tools."""
-    java = shutil.which("java")
-    if java is None:
-        raise SystemExit("no java on PATH")
-    java_home = os.path.join(root, "jre")
-    os.makedirs(os.path.join(java_home, "bin"))
-    os.symlink(os.path.realpath(java), os.path.join(java_home, "bin", "java"))
-    bin_dir = os.path.join(root, "bin")
-    os.makedirs(bin_dir)
-    for directory in os.environ.get("PATH", "").split(os.pathsep):
-        if not os.path.isdir(directory):
-            continue
-        for name in os.listdir(directory):
-            target = os.path.join(bin_dir, name)
-            if name in JDK_ONLY_TOOLS or os.path.lexists(target):
-                continue
-            os.symlink(os.path.join(directory, name), target)
-    return {"PATH": bin_dir, "JAVA_HOME": java_home}
+def first_prediction(proc: server_process.ServerProcess, port: int, timeout: float):
+    """Seconds from the start to the first 200 from POST /invocations; None if none came."""
+    url = "http://127.0.0.1:%d/invocations" % port
+    headers = {"Content-Type": "application/json"}
+    try:
+        return proc.wait_until(lambda: http("POST", url, BODY, headers)[0] == 200, timeout, 0.02)
+    except (server_process.ProcessExited, server_process.WaitTimeout):
+        return None
 
 
 def one_start(python: str, src: str, jdk: bool, timeout: float) -> dict:
+    """One start in a fresh root: the seconds to the first prediction and what the log says
+    about the readiness plugin, the front-end patches and javac."""
     root = tempfile.mkdtemp(prefix="smi-cold-")
     try:
         base = os.path.join(root, "ml")
         shutil.copytree(FRUIT_MODEL, os.path.join(base, "model"))
-        for name in ("home", "tmp"):
-            os.makedirs(os.path.join(root, name))
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SAGEMAKER_")}
-        if not jdk:
-            env.update(jre_only_path(root))
-        env.update(
-            {
-                "HOME": os.path.join(root, "home"),
-                "TMPDIR": os.path.join(root, "tmp"),
-                "SAGEMAKER_BASE_DIR": base,
-                "SAGEMAKER_BIND_TO_PORT": str(port),
-                "SAGEMAKER_BIND_ADDRESS": "127.0.0.1",
-                "SAGEMAKER_MMS_CONFIG_FILE": os.path.join(root, "mms.properties"),
-                "PYTHONPATH": src,
-            }
+        port = server_process.free_port()
+        env = server_process.deployed_environment(
+            root, port, base, jre_only=not jdk, extra={"PYTHONPATH": src}
         )
         log_path = os.path.join(root, "server.log")
-        script = "from sagemaker_inference import model_server; model_server.start_model_server()"
-        started = time.monotonic()
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                [python, "-c", script], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root
-            )
-        seconds = None
-        url = "http://127.0.0.1:%d/invocations" % port
-        while time.monotonic() - started < timeout and proc.poll() is None:
-            request = urllib.request.Request(
-                url, data=BODY, headers={"Content-Type": "application/json"}
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=5) as response:
-                    if response.status == 200:
-                        seconds = time.monotonic() - started
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        with open(log_path, encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
+        argv = server_process.start_model_server_argv(python)
+        proc = server_process.ServerProcess(argv, env, root, "SM_BENCH_TOKEN", log_path=log_path)
+        seconds = first_prediction(proc, port, timeout)
+        proc.stop(cap=40)
+        text = proc.output()
         return {
             "seconds": seconds,
             "plugin": "MMS plugin unavailable" not in text,

@@ -54,7 +54,7 @@ def _check(response):
         raise RuntimeError("prediction failed: %r" % bytes(response[:300]))
 
 
-def main():
+def _parse_args():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--handler", required=True, help="MMS handler string")
     parser.add_argument("--model-dir", required=True)
@@ -63,8 +63,43 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--profile", help="directory for cProfile statistics")
     parser.add_argument("--label", default="stack")
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def _write_profile(one, batch, args, name: str) -> None:
+    """cProfile statistics of ``args.requests`` more requests, by own and cumulative time."""
+    os.makedirs(args.profile, exist_ok=True)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(args.requests):
+        one(batch)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(30)
+    path = os.path.join(args.profile, "%s-%s.cprofile.txt" % (args.label, name.split()[0].lower()))
+    with open(path, "w") as handle:
+        handle.write("%s, %s, %d requests\n" % (args.label, name, args.requests))
+        handle.write(out.getvalue())
+
+
+def _samples(one, batch, args) -> list:
+    """CPU microseconds per request, ``args.repeats`` times, after a check and a warm-up."""
+    _check(one(batch))
+    for _ in range(min(200, args.requests)):
+        one(batch)
+    samples = []
+    for _ in range(args.repeats):
+        start = time.process_time()
+        for _ in range(args.requests):
+            one(batch)
+        samples.append((time.process_time() - start) / args.requests * 1e6)
+    return samples
+
+
+def main():
+    args = _parse_args()
     # The worker logs to stdout, which Java reads; here it goes to a discarded stream instead.
     logging.basicConfig(stream=io.StringIO(), format="%(message)s", level=logging.INFO)
     sys.path.insert(0, os.path.join(args.model_dir, "code"))
@@ -86,33 +121,10 @@ def main():
         with open(os.path.join(args.body_dir, filename), "rb") as handle:
             body = handle.read()
         batch = _batch(body, content_type, accept)
-        _check(one(batch))
-        for _ in range(min(200, args.requests)):
-            one(batch)
-        samples = []
-        for _ in range(args.repeats):
-            start = time.process_time()
-            for _ in range(args.requests):
-                one(batch)
-            samples.append((time.process_time() - start) / args.requests * 1e6)
+        samples = _samples(one, batch, args)
         results[name] = {"us_per_request": statistics.median(samples), "samples": samples}
         if args.profile:
-            os.makedirs(args.profile, exist_ok=True)
-            profiler = cProfile.Profile()
-            profiler.enable()
-            for _ in range(args.requests):
-                one(batch)
-            profiler.disable()
-            out = io.StringIO()
-            stats = pstats.Stats(profiler, stream=out)
-            stats.sort_stats("tottime").print_stats(25)
-            stats.sort_stats("cumulative").print_stats(30)
-            path = os.path.join(
-                args.profile, "%s-%s.cprofile.txt" % (args.label, name.split()[0].lower())
-            )
-            with open(path, "w") as handle:
-                handle.write("%s, %s, %d requests\n" % (args.label, name, args.requests))
-                handle.write(out.getvalue())
+            _write_profile(one, batch, args, name)
     json.dump({"load_seconds": load_seconds, "results": results}, sys.stdout)
     sys.stdout.write("\n")
 

@@ -19,8 +19,7 @@ is what a hand-written server would do.
 import json
 import os
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-WORK = os.path.join(HERE, ".work")
+from suite.common import HERE, WORK
 
 FASTAPI_VENV = os.path.join(WORK, "venv-fastapi")
 TORCHSERVE_VENV = os.path.join(WORK, "venv-torchserve")
@@ -76,59 +75,69 @@ def build_torchserve_archive(model_dir: str, run) -> str:
     return os.path.join(TORCHSERVE_STORE, "model.mar")
 
 
+def _fastapi(state: str, port: int, workers: int, model_dir: str, free_port) -> dict:
+    cmd = [_venv_bin(FASTAPI_VENV, "python"), "-m", "uvicorn", "fastapi_app:app"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    cmd += ["--log-level", "warning", "--no-access-log"]
+    return {"cmd": cmd, "env": {"PYTHONPATH": _python_path(model_dir)}, "management_port": None}
+
+
+def _torchserve(state: str, port: int, workers: int, model_dir: str, free_port) -> dict:
+    management, metrics = free_port(), free_port()
+    config = os.path.join(state, "config.properties")
+    with open(config, "w") as handle:
+        handle.write(
+            "inference_address=http://127.0.0.1:%d\n"
+            "management_address=http://127.0.0.1:%d\n"
+            "metrics_address=http://127.0.0.1:%d\n"
+            "default_workers_per_model=%d\n"
+            "decode_input_request=false\n"
+            "async_logging=true\n"
+            "disable_system_metrics=true\n"
+            "install_py_dep_per_model=false\n"
+            "enable_model_api=true\n" % (port, management, metrics, workers)
+        )
+    cmd = [_venv_bin(TORCHSERVE_VENV, "torchserve"), "--start", "--foreground", "--ncs"]
+    cmd += ["--disable-token-auth", "--model-store", TORCHSERVE_STORE]
+    cmd += ["--models", "model=model.mar", "--ts-config", config]
+    env = {"PATH": os.path.join(TORCHSERVE_VENV, "bin") + os.pathsep + os.environ["PATH"]}
+    return {"cmd": cmd, "env": env, "management_port": management}
+
+
+def _mlserver(state: str, port: int, workers: int, model_dir: str, free_port) -> dict:
+    repository = os.path.join(state, "models")
+    os.makedirs(os.path.join(repository, "model"))
+    settings = {
+        "host": "127.0.0.1",
+        "http_port": port,
+        "grpc_port": free_port(),
+        "metrics_port": free_port(),
+        "parallel_workers": workers,
+        "debug": False,
+        "load_models_at_startup": True,
+    }
+    model_settings = {
+        "name": "model",
+        "implementation": "mlserver_runtime.BenchmarkRuntime",
+        "parameters": {"uri": model_dir},
+    }
+    with open(os.path.join(repository, "settings.json"), "w") as handle:
+        json.dump(settings, handle)
+    with open(os.path.join(repository, "model", "model-settings.json"), "w") as handle:
+        json.dump(model_settings, handle)
+    cmd = [_venv_bin(MLSERVER_VENV, "mlserver"), "start", repository]
+    return {"cmd": cmd, "env": {"PYTHONPATH": _python_path(model_dir)}, "management_port": None}
+
+
+_COMMANDS = {"fastapi": _fastapi, "torchserve": _torchserve, "mlserver": _mlserver}
+
+
 def command(stack: str, state: str, port: int, workers: int, model_dir: str, free_port) -> dict:
     """How to start a peer: {'cmd', 'env' (additions), 'management_port'} (None: the same port).
 
     ``free_port`` picks an unused port on 127.0.0.1 for the extra listeners some peers open
     (TorchServe's management and metrics APIs, MLServer's gRPC and metrics servers).
     """
-    if stack == "fastapi":
-        cmd = [_venv_bin(FASTAPI_VENV, "python"), "-m", "uvicorn", "fastapi_app:app"]
-        cmd += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-        cmd += ["--log-level", "warning", "--no-access-log"]
-        return {"cmd": cmd, "env": {"PYTHONPATH": _python_path(model_dir)}, "management_port": None}
-    if stack == "torchserve":
-        management, metrics = free_port(), free_port()
-        config = os.path.join(state, "config.properties")
-        with open(config, "w") as handle:
-            handle.write(
-                "inference_address=http://127.0.0.1:%d\n"
-                "management_address=http://127.0.0.1:%d\n"
-                "metrics_address=http://127.0.0.1:%d\n"
-                "default_workers_per_model=%d\n"
-                "decode_input_request=false\n"
-                "async_logging=true\n"
-                "disable_system_metrics=true\n"
-                "install_py_dep_per_model=false\n"
-                "enable_model_api=true\n" % (port, management, metrics, workers)
-            )
-        cmd = [_venv_bin(TORCHSERVE_VENV, "torchserve"), "--start", "--foreground", "--ncs"]
-        cmd += ["--disable-token-auth", "--model-store", TORCHSERVE_STORE]
-        cmd += ["--models", "model=model.mar", "--ts-config", config]
-        env = {"PATH": os.path.join(TORCHSERVE_VENV, "bin") + os.pathsep + os.environ["PATH"]}
-        return {"cmd": cmd, "env": env, "management_port": management}
-    if stack == "mlserver":
-        repository = os.path.join(state, "models")
-        os.makedirs(os.path.join(repository, "model"))
-        settings = {
-            "host": "127.0.0.1",
-            "http_port": port,
-            "grpc_port": free_port(),
-            "metrics_port": free_port(),
-            "parallel_workers": workers,
-            "debug": False,
-            "load_models_at_startup": True,
-        }
-        model_settings = {
-            "name": "model",
-            "implementation": "mlserver_runtime.BenchmarkRuntime",
-            "parameters": {"uri": model_dir},
-        }
-        with open(os.path.join(repository, "settings.json"), "w") as handle:
-            json.dump(settings, handle)
-        with open(os.path.join(repository, "model", "model-settings.json"), "w") as handle:
-            json.dump(model_settings, handle)
-        cmd = [_venv_bin(MLSERVER_VENV, "mlserver"), "start", repository]
-        env = {"PYTHONPATH": _python_path(model_dir)}
-        return {"cmd": cmd, "env": env, "management_port": None}
-    raise ValueError("not a peer started here: %r" % stack)
+    if stack not in _COMMANDS:
+        raise ValueError("not a peer started here: %r" % stack)
+    return _COMMANDS[stack](state, port, workers, model_dir, free_port)

@@ -10,7 +10,7 @@ be found afterwards: stopping a server fails the test when any of them is left.
 
 from __future__ import annotations
 
-import atexit
+import contextlib
 import json
 import os
 import shutil
@@ -22,15 +22,16 @@ import textwrap
 import time
 import uuid
 from contextlib import contextmanager
-from typing import Callable, Dict, Iterator, List, Optional
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence
 
 import numpy as np
 import psutil
 import pytest
 import requests
 
-from process_marks import kill_all, processes_with, wait_gone
-from sagemaker_inference import mms_config
+import server_process
+from process_marks import processes_with, wait_gone
+from server_process import JDK_ONLY_TOOLS  # noqa: F401 - the tests' name for them
 
 MARKER_ENV = "SAGEMAKER_INFERENCE_TEST_SERVER"
 START_TIMEOUT = 90.0
@@ -65,40 +66,13 @@ def predict_fn(data, model):
 """
 
 
-# What a JDK has and a Java runtime image (openjdk-*-jre-headless) does not.
-JDK_ONLY_TOOLS = ("javac", "jar", "jarsigner", "javadoc", "jshell", "jlink", "jdeps", "jmod")
-_JRE_SHAPE: Dict[str, str] = {}
-
-
 def jre_only_shape() -> Dict[str, str]:
-    """PATH and JAVA_HOME as a framework image has them: java, and no javac anywhere.
-
-    Made once per test process in a temporary directory: a JAVA_HOME whose bin/ holds only
-    java, and a PATH directory linking every command of this machine's PATH but the JDK's.
-    """
-    if _JRE_SHAPE:
-        return dict(_JRE_SHAPE)
-    java = shutil.which("java")
-    if java is None:
-        pytest.fail("integration tests need a Java runtime: install openjdk-17-jre-headless")
-    root = tempfile.mkdtemp(prefix="smi-jre-")
-    atexit.register(shutil.rmtree, root, True)
-    java_home_bin = os.path.join(root, "jre", "bin")
-    path_dir = os.path.join(root, "bin")
-    os.makedirs(java_home_bin)
-    os.makedirs(path_dir)
-    os.symlink(os.path.realpath(java), os.path.join(java_home_bin, "java"))
-    for directory in os.environ.get("PATH", "").split(os.pathsep):
-        if not os.path.isdir(directory):
-            continue
-        for name in os.listdir(directory):
-            target = os.path.join(path_dir, name)
-            source = os.path.join(directory, name)
-            if name in JDK_ONLY_TOOLS or os.path.lexists(target) or not os.access(source, os.X_OK):
-                continue
-            os.symlink(source, target)
-    _JRE_SHAPE.update({"PATH": path_dir, "JAVA_HOME": os.path.join(root, "jre")})
-    return dict(_JRE_SHAPE)
+    """PATH and JAVA_HOME as a framework image has them (server_process.jre_only_shape); the
+    test fails when this machine has no Java runtime."""
+    try:
+        return server_process.jre_only_shape()
+    except RuntimeError as exc:
+        pytest.fail("integration tests need a Java runtime: {}".format(exc))
 
 
 def slow_loading_inference(seconds: float) -> str:
@@ -163,53 +137,26 @@ class Server:
     def __init__(self, root: str, env: Optional[Dict[str, str]] = None, handler: str = ""):
         self.root = root
         self.base_dir = os.path.join(root, "ml")
-        self.port = mms_config.free_port()
+        self.port = server_process.free_port()
         self.url = "http://127.0.0.1:{}".format(self.port)
         self.marker = uuid.uuid4().hex
         self.log_path = os.path.join(root, "server.log")
         self.extra_env = dict(env or {})
         self.handler = handler
         self.process: Optional[subprocess.Popen] = None
+        self._proc: Optional[server_process.ServerProcess] = None
         self.started_at = 0.0
         self.first_prediction_seconds: Optional[float] = None
         os.makedirs(self.base_dir, exist_ok=True)
 
     def environment(self) -> Dict[str, str]:
-        """SageMaker's shape (an empty HOME, no tuning variables) plus only what a test run on a
-        shared machine needs; each SAGEMAKER_ variable SageMaker would not set says why."""
-        tmp = os.path.join(self.root, "tmp")
-        home = os.path.join(self.root, "home")
-        os.makedirs(tmp, exist_ok=True)
-        os.makedirs(home, exist_ok=True)
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith("SAGEMAKER_") and key not in ("PYTHONPATH", "CA_REPOSITORY_ARN")
-        }
-        # A framework image has a Java runtime and no JDK: no javac on PATH or in JAVA_HOME.
-        env.update(jre_only_shape())
-        env.update(
-            {
-                MARKER_ENV: self.marker,
-                # A container starts with empty caches: nothing may depend on HOME's contents.
-                "HOME": home,
-                # /opt/ml and port 8080 are not ours to use on a test machine.
-                "SAGEMAKER_BASE_DIR": self.base_dir,
-                "SAGEMAKER_BIND_TO_PORT": str(self.port),
-                # Tests talk to 127.0.0.1 only; a container binds every interface.
-                "SAGEMAKER_BIND_ADDRESS": "127.0.0.1",
-                # Run as root the default is /etc/sagemaker-mms.properties, outside the test's
-                # temporary directories.
-                "SAGEMAKER_MMS_CONFIG_FILE": os.path.join(self.root, "sagemaker-mms.properties"),
-                # Keep a test's stop well inside its timeout (SageMaker allows 30 s).
-                "SAGEMAKER_SHUTDOWN_GRACE_SECONDS": "15",
-                "TMPDIR": tmp,
-                # MMS's own launcher (used by container-style starts) passes TEMP to Java as
-                # java.io.tmpdir, where the worker sockets live: keep them apart per server.
-                "TEMP": tmp,
-                "PYTHONUNBUFFERED": "1",
-            }
-        )
+        """SageMaker's shape (server_process.deployed_environment: an empty HOME, no tuning
+        variables) plus only what a test run on a shared machine needs; each SAGEMAKER_
+        variable SageMaker would not set says why."""
+        env = server_process.deployed_environment(self.root, self.port, self.base_dir)
+        env[MARKER_ENV] = self.marker
+        # Keep a test's stop well inside its timeout (SageMaker allows 30 s).
+        env["SAGEMAKER_SHUTDOWN_GRACE_SECONDS"] = "15"
         if self.extra_env.get("SAGEMAKER_MULTI_MODEL", "").lower() != "true":
             # One worker keeps a single-model test server's start and memory small on a 2-core
             # machine; the tests of the default worker count set their own (multi-model servers
@@ -219,26 +166,19 @@ class Server:
         return env
 
     def command(self) -> List[str]:
-        args = repr(self.handler) if self.handler else ""
-        script = (
-            "import sys\n"
-            "from sagemaker_inference import model_server\n"
-            "sys.exit(model_server.start_model_server({}))\n".format(args)
-        )
-        return [sys.executable, "-c", script]
+        return server_process.start_model_server_argv(sys.executable, self.handler)
 
     def start(self) -> "Server":
-        log = open(self.log_path, "wb")
         self.started_at = time.monotonic()
-        self.process = subprocess.Popen(
+        self._proc = server_process.ServerProcess(
             self.command(),
-            env=self.environment(),
-            cwd=self.root,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+            self.environment(),
+            self.root,
+            MARKER_ENV,
+            log_path=self.log_path,
+            marker=self.marker,
         )
-        log.close()
+        self.process = self._proc.process
         return self
 
     def log(self) -> str:
@@ -246,23 +186,20 @@ class Server:
             return handle.read()
 
     def wait_until(self, check, timeout: float = START_TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                pytest.fail(
-                    "server exited with {} before it served; log:\n{}".format(
-                        self.process.returncode, self.log()[-6000:]
-                    )
+        """Poll ``check`` (a requests error counts as false) until it holds; the test fails
+        with the log when the server exits first or ``timeout`` passes."""
+        try:
+            server_process.wait_for(check, timeout, process=self.process)
+        except server_process.ProcessExited:
+            pytest.fail(
+                "server exited with {} before it served; log:\n{}".format(
+                    self.process.returncode, self.log()[-6000:]
                 )
-            try:
-                if check():
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        pytest.fail(
-            "server did not serve within {} s; log:\n{}".format(timeout, self.log()[-6000:])
-        )
+            )
+        except server_process.WaitTimeout:
+            pytest.fail(
+                "server did not serve within {} s; log:\n{}".format(timeout, self.log()[-6000:])
+            )
 
     def wait_for_prediction(self, body: bytes = b"[[1, 2]]", path: str = "/invocations") -> None:
         def predicted() -> bool:
@@ -316,15 +253,9 @@ class Server:
         return code
 
     def kill_everything(self) -> None:
-        procs = leftover_processes(self.marker)
-        if self.process is not None and self.process.poll() is None:
-            procs.append(psutil.Process(self.process.pid))
-        kill_all(procs)
-        if self.process is not None:
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+        """SIGKILL the server and every process it started (server_process.ServerProcess)."""
+        if self._proc is not None:
+            self._proc.kill()
 
 
 @contextmanager
@@ -356,3 +287,122 @@ def module_server(code: Dict[str, str], env: Optional[Dict[str, str]] = None):
     """Start one single-model server for a whole test module; stop and check it at the end."""
     with running_server(env, lambda server: write_model(server.base_dir, code)) as server:
         yield server
+
+
+# ---- servers started by a command line (the ``serve`` CLI, the container entrypoint) ----
+
+
+def cli_environment(tmp_path, extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+    """Environment for a command-line server in ``tmp_path``: the deployed shape (a Java
+    runtime without a JDK, an empty HOME, its own TMPDIR and config file, bound to 127.0.0.1)
+    with the port and base directory left to the command line or ``extra``."""
+    env = server_process.deployed_environment(str(tmp_path), 0, "")
+    for key in ("SAGEMAKER_BASE_DIR", "SAGEMAKER_BIND_TO_PORT"):
+        del env[key]
+    # The config file sits in TMPDIR, where these tests have always kept it.
+    env["SAGEMAKER_MMS_CONFIG_FILE"] = os.path.join(env["TMPDIR"], "sagemaker-mms.properties")
+    env.update(extra or {})
+    return env
+
+
+class CliServer:
+    """A server started by ``argv`` in a session of its own (server_process.ServerProcess),
+    its output collected line by line; leftovers are found by its marker."""
+
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: str):
+        self._proc = server_process.ServerProcess(argv, env, cwd, MARKER_ENV)
+        self.argv = self._proc.argv
+        self.marker = self._proc.marker
+        self.process = self._proc.process
+        self.session = self.process.pid
+        self.lines = self._proc.lines
+
+    @property
+    def output(self) -> str:
+        return self._proc.output()
+
+    def wait_for_line(self, predicate: Callable[[str], bool], timeout: float = 120.0) -> str:
+        """The first output line for which ``predicate`` holds; AssertionError when the process
+        exits without printing one or ``timeout`` passes."""
+        found: List[str] = []
+        seen = [0]
+
+        def printed() -> bool:
+            while seen[0] < len(self.lines):
+                seen[0] += 1
+                if predicate(self.lines[seen[0] - 1]):
+                    found.append(self.lines[seen[0] - 1])
+                    return True
+            return False
+
+        try:
+            server_process.wait_for(printed, timeout, interval=0.05, process=self.process)
+        except server_process.ProcessExited:
+            self._proc.wait(timeout=5)  # the reader has the last lines now
+            if printed():
+                return found[0]
+            raise AssertionError(
+                "process exited (%s) before the expected line:\n%s"
+                % (self.process.returncode, self.output)
+            )
+        except server_process.WaitTimeout:
+            raise AssertionError("timed out waiting for a line; output so far:\n%s" % self.output)
+        return found[0]
+
+    def signal(self, signum: int, group: bool = False) -> None:
+        self._proc.signal(signum, group=group)
+
+    def wait(self, timeout: float = 40.0) -> int:
+        return self._proc.wait(timeout)
+
+    def leftovers(self) -> List[psutil.Process]:
+        """Processes this server started that are still alive (zombies ignored)."""
+        return leftover_processes(self.marker)
+
+    def wait_no_leftovers(self, timeout: float = 15.0) -> List[psutil.Process]:
+        return wait_gone(MARKER_ENV, self.marker, timeout, interval=0.2)
+
+    def kill(self) -> None:
+        """Last resort in teardown: SIGKILL everything the server started."""
+        self._proc.kill()
+
+
+def wait_until_ready(
+    port: int, server: Optional[CliServer] = None, timeout: float = 120.0
+) -> float:
+    """Wait for GET /ping to answer 200 with a healthy body; returns the seconds waited."""
+    url = "http://127.0.0.1:%d/ping" % port
+
+    def healthy() -> bool:
+        response = requests.get(url, timeout=2)
+        return response.status_code == 200 and "Unhealthy" not in response.text
+
+    try:
+        return server_process.wait_for(
+            healthy, timeout, interval=0.2, process=server.process if server else None
+        )
+    except server_process.ProcessExited:
+        raise AssertionError("server exited early:\n" + server.output)
+    except server_process.WaitTimeout:
+        raise AssertionError(
+            "server on port %d not ready after %.0f s:\n%s"
+            % (port, timeout, server.output if server else "")
+        )
+
+
+def stop_cli(server: CliServer, signum: int = signal.SIGTERM, group: bool = False) -> int:
+    """Signal a command-line server (or its session) and wait for its exit code."""
+    server.signal(signum, group=group)
+    return server.wait()
+
+
+@contextlib.contextmanager
+def loaded(server: CliServer) -> Iterator[CliServer]:
+    """Yield ``server`` once ``serve`` says the model loaded; Ctrl-C its group afterwards."""
+    try:
+        server.wait_for_line(lambda line: "model loaded in" in line)
+        yield server
+    finally:
+        if server.process.poll() is None:
+            stop_cli(server, signal.SIGINT, group=True)
+        server.kill()
