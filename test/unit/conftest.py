@@ -1,14 +1,12 @@
 """Fixtures shared by several unit test modules."""
 
-import ctypes
-import logging
 import os
 import sys
 from types import SimpleNamespace
 
 import pytest
 
-from sagemaker_inference import supervisor, utils
+from sagemaker_inference import utils
 
 # Settings the user-module tests must not inherit from the shell or from each other.
 USER_CODE_SETTINGS = (
@@ -47,15 +45,6 @@ def isolated_imports(monkeypatch):
 
 
 @pytest.fixture
-def library_caplog(caplog):
-    """caplog attached to the library logger, which does not propagate once configured."""
-    logger = logging.getLogger("sagemaker-inference")
-    logger.addHandler(caplog.handler)
-    yield caplog
-    logger.removeHandler(caplog.handler)
-
-
-@pytest.fixture
 def fake_env():
     """Factory of stand-ins for environment.Environment, as MMS's configuration reads it."""
 
@@ -76,13 +65,3 @@ def fake_env():
         return SimpleNamespace(**values)
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def no_lasting_subreaper():
-    """Supervisor.run makes the test process a child subreaper. Left so, it would adopt the
-    orphaned processes of servers that later (integration) tests start, and as nothing reaps
-    them their zombies would look alive to anyone waiting for them to end."""
-    yield
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(supervisor._PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
