@@ -1,12 +1,15 @@
 """Fixtures shared by several unit test modules."""
 
 import os
+import signal
+import socket
+import subprocess
 import sys
 from types import SimpleNamespace
 
 import pytest
 
-from sagemaker_inference import utils
+from sagemaker_inference import mms_config, utils
 
 # Settings the user-module tests must not inherit from the shell or from each other.
 USER_CODE_SETTINGS = (
@@ -65,3 +68,32 @@ def fake_env():
         return SimpleNamespace(**values)
 
     return make
+
+
+def _refuse(what):
+    def refused(*args, **kwargs):
+        raise AssertionError(
+            "a unit test may not {} (such a test belongs in test/process)".format(what)
+        )
+
+    return refused
+
+
+@pytest.fixture(autouse=True)
+def pure(monkeypatch):
+    """Unit tests are pure: opening a socket, starting or forking a process and sending a signal
+    fail the test. MMS's configuration probes ports with a socket to pick a management port;
+    here every port counts as free (a test may fake the probe further)."""
+    monkeypatch.setattr(socket, "socket", _refuse("open a socket"))
+    monkeypatch.setattr(subprocess, "Popen", _refuse("start a process"))
+    monkeypatch.setattr(os, "fork", _refuse("fork"))
+    monkeypatch.setattr(signal, "raise_signal", _refuse("send a signal"))
+    real_kill = os.kill
+
+    def kill(pid, signum):
+        if signum != 0:  # 0 only asks whether the process exists
+            _refuse("send a signal")()
+        real_kill(pid, signum)
+
+    monkeypatch.setattr(os, "kill", kill)
+    monkeypatch.setattr(mms_config, "_port_is_free", lambda port: True, raising=False)
