@@ -52,8 +52,8 @@ def run_invoke(args: argparse.Namespace) -> int:
     try:
         status, reason, content_type, answer = post(url, body, request_headers(args), args.timeout)
     except (OSError, http.client.HTTPException, ValueError) as error:
-        reason = getattr(error, "strerror", None) or error
-        message = "error: cannot reach %s (%s); is `%s serve` running?" % (url, reason, PROG)
+        why = getattr(error, "strerror", None) or error
+        message = "error: cannot reach %s (%s); is `%s serve` running?" % (url, why, PROG)
         print(prefixed(message), file=err)
         return EXIT_UNREACHABLE
     if not 200 <= status < 300:
