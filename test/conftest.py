@@ -10,6 +10,7 @@ The session fails when it changed one of the places outside a temporary director
 library writes to by default (a SageMaker container writes there; a test run must not).
 """
 
+import logging
 import os
 import uuid
 from typing import Dict, List, Optional, Tuple
@@ -57,6 +58,16 @@ def no_process_outlives_its_test(monkeypatch):
             len(left), LEFTOVER_WAIT_SECONDS, description
         )
     )
+
+
+@pytest.fixture
+def library_caplog(caplog):
+    """caplog attached to the library logger, which does not propagate once configured (unit
+    and process tests)."""
+    logger = logging.getLogger("sagemaker-inference")
+    logger.addHandler(caplog.handler)
+    yield caplog
+    logger.removeHandler(caplog.handler)
 
 
 def _state(path: str) -> Optional[Tuple[int, int]]:

@@ -321,61 +321,94 @@ class Supervisor:
     def _loop(self) -> int:
         assert self.process is not None
         while True:
-            if self._stop_signal is not None:
-                name = signal.Signals(self._stop_signal).name
-                LOGGER.info("Received %s: stopping the model server", name)
-                self.stop(graceful=True)
-                return EXIT_STOPPED
-            code = self.process.poll()
+            code = self._check_once()
             if code is not None:
-                LOGGER.error(
-                    "MMS's Java front end exited on its own with code %s; stopping its workers%s",
-                    code,
-                    self._worker_error_suffix(),
-                )
-                self._cleanup()
-                return EXIT_MMS_DIED
-            failures = self._load_failures()
-            if failures and len(failures) >= self.max_load_failures:
-                LOGGER.error(
-                    "The model failed to load %d times (SAGEMAKER_MAX_LOAD_FAILURES=%d); "
-                    "stopping. Last failure: %s",
-                    len(failures),
-                    self.max_load_failures,
-                    failures[-1],
-                )
-                self.stop(graceful=False)
-                LOGGER.error("Model failed to load: %s", failures[-1])
-                return EXIT_LOAD_FAILED
-            dead = self._check_backends()
-            if dead:
-                LOGGER.error(
-                    "The Python backend of model %r died and MMS does not restart it; "
-                    "stopping so the platform replaces this server%s",
-                    dead,
-                    self._worker_error_suffix(),
-                )
-                self.stop(graceful=False)
-                return EXIT_BACKEND_DIED
-            if not self._serving:
-                if port_open(self.inference_port):
-                    self._serving = True
-                    LOGGER.info(
-                        "MMS listens on port %d after %.1f s",
-                        self.inference_port,
-                        time.monotonic() - self._started_at,
-                    )
-                elif time.monotonic() - self._started_at > self.startup_timeout:
-                    LOGGER.error(
-                        "MMS did not open port %d within %s s (SAGEMAKER_STARTUP_TIMEOUT)%s",
-                        self.inference_port,
-                        self.startup_timeout,
-                        self._worker_error_suffix(),
-                    )
-                    self.stop(graceful=False)
-                    return EXIT_STARTUP_TIMEOUT
+                return code
             reap_zombies(keep=self.process.pid)
             time.sleep(self.poll_interval)
+
+    def _check_once(self) -> Optional[int]:
+        """One round of the watch: the EXIT_* code to end with, or None to keep serving."""
+        for check in (
+            self._stop_if_requested,
+            self._java_exited,
+            self._stop_on_load_failures,
+            self._stop_on_dead_backend,
+            self._watch_startup,
+        ):
+            code = check()
+            if code is not None:
+                return code
+        return None
+
+    def _stop_if_requested(self) -> Optional[int]:
+        if self._stop_signal is None:
+            return None
+        LOGGER.info(
+            "Received %s: stopping the model server", signal.Signals(self._stop_signal).name
+        )
+        self.stop(graceful=True)
+        return EXIT_STOPPED
+
+    def _java_exited(self) -> Optional[int]:
+        assert self.process is not None
+        code = self.process.poll()
+        if code is None:
+            return None
+        LOGGER.error(
+            "MMS's Java front end exited on its own with code %s; stopping its workers%s",
+            code,
+            self._worker_error_suffix(),
+        )
+        self._cleanup()
+        return EXIT_MMS_DIED
+
+    def _stop_on_load_failures(self) -> Optional[int]:
+        failures = self._load_failures()
+        if not failures or len(failures) < self.max_load_failures:
+            return None
+        LOGGER.error(
+            "The model failed to load %d times (SAGEMAKER_MAX_LOAD_FAILURES=%d); "
+            "stopping. Last failure: %s",
+            len(failures),
+            self.max_load_failures,
+            failures[-1],
+        )
+        self.stop(graceful=False)
+        LOGGER.error("Model failed to load: %s", failures[-1])
+        return EXIT_LOAD_FAILED
+
+    def _stop_on_dead_backend(self) -> Optional[int]:
+        dead = self._check_backends()
+        if not dead:
+            return None
+        LOGGER.error(
+            "The Python backend of model %r died and MMS does not restart it; "
+            "stopping so the platform replaces this server%s",
+            dead,
+            self._worker_error_suffix(),
+        )
+        self.stop(graceful=False)
+        return EXIT_BACKEND_DIED
+
+    def _watch_startup(self) -> Optional[int]:
+        """Note when the inference port opens; give up after SAGEMAKER_STARTUP_TIMEOUT."""
+        if self._serving:
+            return None
+        if port_open(self.inference_port):
+            self._serving = True
+            waited = time.monotonic() - self._started_at
+            LOGGER.info("MMS listens on port %d after %.1f s", self.inference_port, waited)
+        elif time.monotonic() - self._started_at > self.startup_timeout:
+            LOGGER.error(
+                "MMS did not open port %d within %s s (SAGEMAKER_STARTUP_TIMEOUT)%s",
+                self.inference_port,
+                self.startup_timeout,
+                self._worker_error_suffix(),
+            )
+            self.stop(graceful=False)
+            return EXIT_STARTUP_TIMEOUT
+        return None
 
     def _load_failures(self) -> List[str]:
         """Single-model start-up failures: failed model_fn calls (recorded by the handler

@@ -25,7 +25,6 @@ timeouts, header parsing) and the Java front end's own answers (404 for an unkno
 are not modelled.
 """
 
-import contextlib
 import importlib
 import inspect
 import json
@@ -36,7 +35,21 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (
+    Any,
+    Callable,
+    ContextManager,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
+
+from sagemaker_inference.scoped_environ import scoped_environ
 
 DEFAULT_HANDLER_SERVICE = "sagemaker_inference.default_handler_service"
 DEFAULT_MODEL_NAME = "model"
@@ -197,21 +210,9 @@ class LocalModel(object):
             raise RuntimeError("the handler service is not loaded")
         return self._handle(data, context)
 
-    @contextlib.contextmanager
-    def _environment(self) -> Iterator[None]:
-        if not self._env:
-            yield
-            return
-        saved = {name: os.environ.get(name) for name in self._env}
-        os.environ.update(self._env)
-        try:
-            yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+    def _environment(self) -> ContextManager[None]:
+        """``env`` set in ``os.environ`` (and taken back off afterwards)."""
+        return scoped_environ(self._env)
 
 
 def _load_handler_service(handler_service: Any, context: Any) -> Callable[[Any, Any], Any]:

@@ -1,14 +1,15 @@
 """Fixtures shared by several unit test modules."""
 
-import ctypes
-import logging
 import os
+import signal
+import socket
+import subprocess
 import sys
 from types import SimpleNamespace
 
 import pytest
 
-from sagemaker_inference import supervisor, utils
+from sagemaker_inference import mms_config, utils
 
 # Settings the user-module tests must not inherit from the shell or from each other.
 USER_CODE_SETTINGS = (
@@ -47,15 +48,6 @@ def isolated_imports(monkeypatch):
 
 
 @pytest.fixture
-def library_caplog(caplog):
-    """caplog attached to the library logger, which does not propagate once configured."""
-    logger = logging.getLogger("sagemaker-inference")
-    logger.addHandler(caplog.handler)
-    yield caplog
-    logger.removeHandler(caplog.handler)
-
-
-@pytest.fixture
 def fake_env():
     """Factory of stand-ins for environment.Environment, as MMS's configuration reads it."""
 
@@ -78,14 +70,33 @@ def fake_env():
     return make
 
 
+def _refuse(what):
+    def refused(*args, **kwargs):
+        raise AssertionError(
+            "a unit test may not {} (such a test belongs in test/process)".format(what)
+        )
+
+    return refused
+
+
 @pytest.fixture(autouse=True)
-def no_lasting_subreaper():
-    """Supervisor.run makes the test process a child subreaper. Left so, it would adopt the
-    orphaned processes of servers that later (integration) tests start, and as nothing reaps
-    them their zombies would look alive to anyone waiting for them to end."""
-    yield
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(supervisor._PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+def pure(monkeypatch):
+    """Unit tests are pure: opening a socket, starting or forking a process and sending a signal
+    fail the test. MMS's configuration probes ports with a socket to pick a management port;
+    here every port counts as free (a test may fake the probe further)."""
+    monkeypatch.setattr(socket, "socket", _refuse("open a socket"))
+    monkeypatch.setattr(subprocess, "Popen", _refuse("start a process"))
+    monkeypatch.setattr(os, "fork", _refuse("fork"))
+    monkeypatch.setattr(signal, "raise_signal", _refuse("send a signal"))
+    real_kill = os.kill
+
+    def kill(pid, signum):
+        if signum != 0:  # 0 only asks whether the process exists
+            _refuse("send a signal")()
+        real_kill(pid, signum)
+
+    monkeypatch.setattr(os, "kill", kill)
+    monkeypatch.setattr(mms_config, "_port_is_free", lambda port: True, raising=False)
 
 
 @pytest.fixture

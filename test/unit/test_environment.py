@@ -1,7 +1,5 @@
 import importlib
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -188,26 +186,6 @@ def test_every_boolean_variable_takes_the_same_false_values(raw):
 def test_lenient_reading_of_a_bad_boolean_gives_the_default():
     assert environment.flag("SAGEMAKER_ALLOW_PICKLE", {"SAGEMAKER_ALLOW_PICKLE": "maybe"}) is False
     assert environment.parse_bool("X", None, default=True) is True
-
-
-@pytest.mark.parametrize("raw", ["1", "true", "yes", "on", "TRUE", "0", "false", "no", ""])
-def test_model_dir_and_enable_multi_model_agree(tmp_path, raw):
-    # A fresh interpreter: both module-level readings happen at import, from one rule.
-    script = (
-        "from sagemaker_inference import environment, model_server\n"
-        "print(environment.model_dir, model_server.ENABLE_MULTI_MODEL, environment.multi_model)\n"
-    )
-    env = dict(os.environ, SAGEMAKER_BASE_DIR=str(tmp_path), SAGEMAKER_MULTI_MODEL=raw)
-    env["SAGEMAKER_MMS_CONFIG_FILE"] = str(tmp_path / "mms.properties")
-    out = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
-    ).stdout.split()
-    expected = raw.lower() in ("1", "true", "yes", "on")
-    assert out == [
-        str(tmp_path / ("models" if expected else "model")),
-        str(expected),
-        str(expected),
-    ]
 
 
 def test_response_limit_defaults_to_mms_and_follows_the_payload_setting():

@@ -1,9 +1,7 @@
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -346,65 +344,3 @@ def test_shutdown_grace(monkeypatch):
     monkeypatch.setenv("SAGEMAKER_SHUTDOWN_GRACE_SECONDS", "x")
     with pytest.raises(ValueError, match="SAGEMAKER_SHUTDOWN_GRACE_SECONDS"):
         model_server._shutdown_grace_seconds()
-
-
-def _fake_mms(config):
-    # argv[0] of "python -c" is "-c", so the class name and -f appear in cmdline()
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import time; time.sleep(60)",
-            "com.amazonaws.ml.mms.ModelServer",
-            "-f",
-            config,
-        ]
-    )
-
-
-def test_retrieve_mms_server_process_matches_our_config(monkeypatch, tmp_path):
-    ours = str(tmp_path / "ours.properties")
-    monkeypatch.setattr(model_server_compat, "MMS_CONFIG_FILE", ours)
-    other = _fake_mms(str(tmp_path / "other.properties"))
-    try:
-        with pytest.raises(Exception, match="unsuccessfully started"):
-            model_server._retrieve_mms_server_process()
-        mine = _fake_mms(ours)
-        try:
-            assert model_server._retry_retrieve_mms_server_process(5).pid == mine.pid
-        finally:
-            mine.kill()
-            mine.wait()
-        with pytest.raises(Exception):
-            model_server._retry_retrieve_mms_server_process(0)
-    finally:
-        other.kill()
-        other.wait()
-
-
-def test_sigterm_handler_stops_process_tree(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    previous = signal.getsignal(signal.SIGTERM)
-    try:
-        model_server._add_sigterm_handler(proc)
-        os.kill(os.getpid(), signal.SIGTERM)
-        assert proc.wait(timeout=10) is not None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def test_sigchild_handler_reaps(tmp_path):
-    previous = signal.getsignal(signal.SIGCHLD)
-    try:
-        model_server._add_sigchild_handler()
-        pid = os.fork()
-        if pid == 0:
-            os._exit(0)
-        deadline = time.monotonic() + 5
-        while os.path.exists("/proc/{}".format(pid)) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not os.path.exists("/proc/{}".format(pid))
-        with pytest.raises(ChildProcessError):
-            os.waitpid(pid, 0)
-    finally:
-        signal.signal(signal.SIGCHLD, previous)
