@@ -202,3 +202,9 @@ def test_the_port_defaults_to_the_bind_variable(model_dir, tmp_path, capfd, monk
     log_file = str(tmp_path / "log")
     assert cli.main(["serve", "--model-dir", str(model_dir), "--log-file", log_file]) == 0
     assert seen[0][0]["SAGEMAKER_BIND_TO_PORT"] == "9123"
+
+
+def test_a_bad_bind_address_is_a_one_line_usage_error():
+    with pytest.raises(serve.ServeError, match="SAGEMAKER_BIND_ADDRESS='here': expected"):
+        serve.serve_host(None, {"SAGEMAKER_BIND_ADDRESS": "here"})
+    assert serve.serve_host("10.0.0.1", {"SAGEMAKER_BIND_ADDRESS": "here"}) == "10.0.0.1"

@@ -21,5 +21,16 @@ def test_program_and_bind_address():
     assert settings.program({}) is None
     assert settings.program({"SAGEMAKER_PROGRAM": ""}) is None
     assert settings.program({"SAGEMAKER_PROGRAM": "serve.py"}) == "serve.py"
-    assert settings.bind_address({}) == ""
+    assert settings.bind_address({}) is None
     assert settings.bind_address({"SAGEMAKER_BIND_ADDRESS": " ::1 "}) == "::1"
+
+
+def test_a_bad_bind_address_fails_with_the_settings_message():
+    with pytest.raises(ValueError, match="SAGEMAKER_BIND_ADDRESS='here': expected"):
+        settings.bind_address({"SAGEMAKER_BIND_ADDRESS": "here"})
+
+
+def test_state_is_chosen_only_when_set():
+    chosen = settings.state_is_chosen({"SAGEMAKER_STATE_DIR": "/tmp/state"})
+    assert chosen == {"SAGEMAKER_STATE_DIR": True, "SAGEMAKER_MMS_CONFIG_FILE": False}
+    assert not any(settings.state_is_chosen({"SAGEMAKER_MMS_CONFIG_FILE": ""}).values())

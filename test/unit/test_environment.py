@@ -410,12 +410,11 @@ NOT_SETTINGS = {
     "environment.py": "the one reader",
     "model_server_compat.py": "PYTHONPATH, which 1.10.1's _set_python_path edits in place",
     "mms_protocol.py": "MMS_DECODE_INPUT_REQUEST, MMS's own variable",
-    "testing.py": "saves and restores the variables a test sets",
+    "scoped_environ.py": "saves and restores the variables serve and LocalModel set",
 }
 # Reads of library settings still to be switched to Environment (each listed by the module's
 # owner; remove an entry once the module uses Environment).
 TO_SWITCH = {
-    "cli.py": "SAGEMAKER_BIND_TO_PORT, SAGEMAKER_PROGRAM, SAGEMAKER_BIND_ADDRESS",
     "decoder.py": "SAGEMAKER_MAX_DECODED_BYTES -> Environment.max_decoded_bytes",
     "default_handler_service.py": "log level and load-failure file -> Environment",
 }

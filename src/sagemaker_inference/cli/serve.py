@@ -13,6 +13,7 @@ import sys
 import tempfile
 from typing import Dict, Mapping, Optional
 
+from sagemaker_inference import parameters
 from sagemaker_inference.cli import settings
 from sagemaker_inference.cli.foreground import default_log_file, serve_foreground
 from sagemaker_inference.cli.messages import EXIT_USAGE, prefixed
@@ -56,13 +57,13 @@ def serve_environment(
             os.unlink(link)
         os.symlink(model_dir, link)
     env = {
-        "SAGEMAKER_BASE_DIR": base_dir,
+        parameters.BASE_PATH_ENV: base_dir,
         settings.PORT: str(port),
         settings.BIND_ADDRESS: host,
-        "SAGEMAKER_MULTI_MODEL": "true" if multi_model else "false",
+        parameters.MULTI_MODEL_ENV: "true" if multi_model else "false",
     }
     if workers is not None:
-        env["SAGEMAKER_MODEL_SERVER_WORKERS"] = str(workers)
+        env[parameters.MODEL_SERVER_WORKERS_ENV] = str(workers)
     if program is not None:
         env[settings.PROGRAM] = program
     return env
@@ -70,8 +71,14 @@ def serve_environment(
 
 def serve_host(option: Optional[str], environ: Mapping[str, str]) -> str:
     """``--host``, else SAGEMAKER_BIND_ADDRESS, else 127.0.0.1: a local server is not exposed to
-    the network unless asked (a container's entrypoint binds every interface)."""
-    return option or settings.bind_address(environ) or LOOPBACK
+    the network unless asked (a container's entrypoint binds every interface). ServeError when
+    the variable is not an address."""
+    if option:
+        return option
+    try:
+        return settings.bind_address(environ) or LOOPBACK
+    except ValueError as error:
+        raise ServeError(str(error)) from None
 
 
 def private_state(scratch_dir: str, environ: Mapping[str, str]) -> Dict[str, str]:
@@ -82,10 +89,11 @@ def private_state(scratch_dir: str, environ: Mapping[str, str]) -> Dict[str, str
     """
     state = os.path.join(scratch_dir, "state")
     wanted = {
-        "SAGEMAKER_STATE_DIR": state,
-        "SAGEMAKER_MMS_CONFIG_FILE": os.path.join(state, "sagemaker-mms.properties"),
+        parameters.STATE_DIR_ENV: state,
+        parameters.CONFIG_FILE_ENV: os.path.join(state, "sagemaker-mms.properties"),
     }
-    return {name: value for name, value in wanted.items() if not environ.get(name)}
+    chosen = settings.state_is_chosen(environ)
+    return {name: value for name, value in wanted.items() if not chosen[name]}
 
 
 def check_model_dir(model_dir: str, program: Optional[str], multi_model: bool) -> None:

@@ -1,17 +1,19 @@
-"""The environment variables the command itself reads: the only place in ``cli`` that reads them.
+"""The settings the command itself needs, read through :mod:`sagemaker_inference.environment`
+(the one reader of the environment): the default port of ``invoke``, the address and program of
+``serve``, and whether the user chose where the server keeps its state.
 
-(The variables ``serve`` sets for the server are written in :mod:`.serve`; the server reads
-them through :mod:`sagemaker_inference.environment`.)
+(The variables ``serve`` sets for the server are written in :mod:`.serve`.)
 """
 
 import os
 from typing import Mapping, Optional
 
-DEFAULT_PORT = 8080
+from sagemaker_inference import environment, parameters
 
-PORT = "SAGEMAKER_BIND_TO_PORT"
-BIND_ADDRESS = "SAGEMAKER_BIND_ADDRESS"
-PROGRAM = "SAGEMAKER_PROGRAM"
+DEFAULT_PORT = int(environment.DEFAULT_HTTP_PORT)
+PORT = parameters.BIND_TO_PORT_ENV
+BIND_ADDRESS = parameters.BIND_ADDRESS_ENV
+PROGRAM = parameters.USER_PROGRAM_ENV
 
 
 def current() -> Mapping[str, str]:
@@ -19,17 +21,31 @@ def current() -> Mapping[str, str]:
     return os.environ
 
 
+def _lenient(environ: Optional[Mapping[str, str]]) -> environment.Environment:
+    # A bad value of an unrelated variable must not stop ``invoke``; the server checks them all.
+    return environment.Environment(environ, strict=False)
+
+
 def default_port(environ: Optional[Mapping[str, str]] = None) -> int:
-    """``$SAGEMAKER_BIND_TO_PORT`` when it is a number, else 8080."""
-    raw = (os.environ if environ is None else environ).get(PORT, "")
-    return int(raw) if raw.strip().isdigit() else DEFAULT_PORT
+    """``$SAGEMAKER_BIND_TO_PORT`` when it is a port number, else 8080."""
+    return int(_lenient(environ).inference_http_port)
 
 
-def bind_address(environ: Mapping[str, str]) -> str:
-    """``$SAGEMAKER_BIND_ADDRESS`` stripped; empty when unset."""
-    return environ.get(BIND_ADDRESS, "").strip()
+def bind_address(environ: Mapping[str, str]) -> Optional[str]:
+    """``$SAGEMAKER_BIND_ADDRESS``, None when unset; ValueError (the setting's own message)
+    when it is not an IP address."""
+    return environment.read_setting("bind_address", environ, default=None)
 
 
 def program(environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
     """``$SAGEMAKER_PROGRAM``; None when unset or empty."""
-    return (os.environ if environ is None else environ).get(PROGRAM) or None
+    return environment.read_setting("_module_name", environ, default=None) or None
+
+
+def state_is_chosen(environ: Mapping[str, str]) -> Mapping[str, bool]:
+    """Whether the user set the state directory and the MMS config file, by variable name."""
+    env = _lenient(environ)
+    return {
+        parameters.STATE_DIR_ENV: bool(env.state_dir_override),
+        parameters.CONFIG_FILE_ENV: bool(env.config_file),
+    }
