@@ -21,7 +21,8 @@ from server_harness import running_server, write_model
 pytestmark = pytest.mark.timeout(240)
 
 CLIENTS = 64
-LOAD_SECONDS = 3.0
+# Answers to wait for before the signal, so that it lands under full load.
+LOADED_ANSWERS = 4 * CLIENTS
 
 SOURCE = reliability_server.INFERENCE_SOURCE + textwrap.dedent("""
 
@@ -93,7 +94,8 @@ def test_sigterm_under_load_answers_every_request_sent_before_it():
         ]
         for thread in threads:
             thread.start()
-        time.sleep(LOAD_SECONDS)
+        # Under load: every connection has been answered a few times.
+        server.wait_until(lambda: len(outcomes) >= LOADED_ANSWERS, timeout=60)
         assert ping_status(server.port) == 200
 
         sigterm_at = time.monotonic()

@@ -253,6 +253,22 @@ class HFStyleServer(Server):
     def command(self):
         return [sys.executable, self.script] + self.args
 
+    def stop(self, signum=signal.SIGTERM):
+        # The script installs its SIGTERM handler only once it has found the Java process,
+        # polling once a second; MMS may answer before that. A SIGTERM before it would end the
+        # script at once (as it would in the container): wait for the handler to be in place.
+        self.wait_until(lambda: catches(self.process.pid, signal.SIGTERM), timeout=30)
+        return super().stop(signum)
+
+
+def catches(pid, signum):
+    """Whether process ``pid`` has a handler installed for ``signum`` (Linux: SigCgt)."""
+    with open("/proc/{}/status".format(pid)) as status:
+        for line in status:
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    return False
+
 
 def artifact_only(base_dir, user_code=None):
     """The fruit artifact (model.npz) without the example's inference.py."""

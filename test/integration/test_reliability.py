@@ -1,5 +1,6 @@
 """Running and stopping: killed and hung workers, SIGTERM/SIGINT, fail-fast, dead processes."""
 
+import os
 import signal
 import threading
 import time
@@ -12,22 +13,27 @@ from server_harness import BASIC_INFERENCE, module_server, write_model
 
 pytestmark = pytest.mark.timeout(180)
 
+# [[-5, s]] sleeps s seconds in predict_fn, after writing a "sleeping" file in the model
+# directory so that a test knows the request reached the worker.
 SLEEPY_INFERENCE = """
+import os
 import time
 
 import numpy as np
 
 
 def model_fn(model_dir):
-    return np.load(model_dir + "/weights.npy")
+    return np.load(model_dir + "/weights.npy"), model_dir
 
 
 def predict_fn(data, model):
+    weights, model_dir = model
     data = np.asarray(data, dtype=float)
     if data.flat[0] == -5:
+        open(os.path.join(model_dir, "sleeping"), "w").close()
         time.sleep(float(data.flat[1]))
         return np.array([[42.0]])
-    return data @ model
+    return data @ weights
 """
 
 FAILING_INFERENCE = """
@@ -51,9 +57,14 @@ def sleep_request(server, seconds, results):
 
 
 def in_background(server, seconds):
+    """Send a sleeping request from a thread; returns once predict_fn has started on it."""
+    marker = os.path.join(server.base_dir, "model", "sleeping")
+    if os.path.exists(marker):
+        os.remove(marker)
     results = []
     thread = threading.Thread(target=sleep_request, args=(server, seconds, results), daemon=True)
     thread.start()
+    server.wait_until(lambda: os.path.exists(marker) or bool(results), timeout=30)
     return thread, results
 
 
@@ -100,7 +111,6 @@ def server():
 
 def test_worker_sigkill_mid_request_gives_5xx_then_serves(server):
     thread, results = in_background(server, 2)
-    time.sleep(0.8)
     busy_worker(server).kill()
     thread.join(30)
     status, body, _ = results[0]
@@ -119,7 +129,6 @@ def test_hang_past_timeout_gives_5xx_then_serves(server):
 
 def test_sigterm_lets_in_flight_request_finish(server):
     thread, results = in_background(server, 2)
-    time.sleep(0.5)
     stopped_at = time.monotonic()
     code = server.stop(signal.SIGTERM)
     elapsed = time.monotonic() - stopped_at

@@ -71,11 +71,14 @@ def test_requests_racing_an_unload_get_200_404_or_503_promptly():
         ]
         for thread in threads:
             thread.start()
-        time.sleep(1.5)
+        # Unload once the queue is busy: every client has been answered at least once.
+        server.wait_until(lambda: len(results) >= 2 * CLIENTS, timeout=60)
         started = time.monotonic()
         deleted = requests.delete(server.url + "/models/racer", timeout=60)
         unload_seconds = time.monotonic() - started
-        time.sleep(1.0)
+        # Keep invoking until every client has been answered again after the unload.
+        answered = len(results)
+        server.wait_until(lambda: len(results) >= answered + CLIENTS, timeout=60)
         stop.set()
         for thread in threads:
             thread.join(PROMPT_SECONDS + 60)

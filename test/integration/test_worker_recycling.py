@@ -2,7 +2,6 @@
 request fails (both settings are off by default)."""
 
 import threading
-import time
 
 import psutil
 import pytest
@@ -106,7 +105,5 @@ def test_worker_above_the_rss_bound_is_replaced():
 def test_recycling_is_off_by_default():
     env = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
     with running_server(env, prepare, ready=ready) as server:
-        pids = {post(server, {}).json()["pid"] for _ in range(30)}
+        pids = {post(server, {}).json()["pid"] for _ in range(60)}
         assert len(pids) == 1
-        time.sleep(0.5)
-        assert post(server, {}).json()["pid"] in pids
