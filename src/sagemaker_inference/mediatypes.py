@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
-from sagemaker_inference.errors import BadRequestError, NotAcceptableError, _echo
+from sagemaker_inference.errors import BadRequestError, NotAcceptableError, echo
 
 MAX_HEADER_LENGTH = 4096
 
@@ -91,7 +91,7 @@ def _quote(value: str) -> str:
 
 
 def _invalid(what: str, value: str, why: str) -> BadRequestError:
-    return BadRequestError("Invalid %s %s: %s" % (what, _echo(value), why))
+    return BadRequestError("Invalid %s %s: %s" % (what, echo(value), why))
 
 
 def _parse_at(value: str, pos: int, what: str) -> Tuple[MediaType, int]:
@@ -148,7 +148,7 @@ def parse_media_type(value: str) -> MediaType:
     Raises BadRequestError for anything that is not ``type/subtype *(; key=value)``.
     """
     if not isinstance(value, str):
-        raise BadRequestError("Invalid media type %s: not a string" % _echo(value))
+        raise BadRequestError("Invalid media type %s: not a string" % echo(value))
     return _parse_media_type_cached(value)
 
 
@@ -198,7 +198,7 @@ def parse_accept(value: Optional[str]) -> List[MediaType]:
     if value is None:
         return []
     if not isinstance(value, str):
-        raise BadRequestError("Invalid Accept %s: not a string" % _echo(value))
+        raise BadRequestError("Invalid Accept %s: not a string" % echo(value))
     if not value.strip():
         return []
     return list(_parse_accept_ranked(value))
