@@ -17,7 +17,7 @@ from sagemaker_inference.codecs.csv_codec import decode_csv
 from sagemaker_inference.codecs.json_codec import decode_json, decode_jsonlines
 from sagemaker_inference.codecs.npy_codec import decode_npy, decode_npz
 from sagemaker_inference.errors import BadRequestError, UnsupportedFormatError
-from sagemaker_inference.mediatypes import MediaType, parse_media_type
+from sagemaker_inference.mediatypes import parse_media_type
 
 ALLOW_PICKLE_ENV = settings.ALLOW_PICKLE_ENV
 ALLOW_JSON_NAN_ENV = settings.ALLOW_JSON_NAN_ENV
@@ -86,12 +86,12 @@ def decode(obj: Any, content_type: Optional[str]) -> Any:
     media_type = getattr(content_type, "media_type", None)
     if media_type is None:
         media_type = parse_media_type(content_type)
-    return decode_media_type(obj, media_type, content_type)
-
-
-def decode_media_type(obj: Any, media_type: MediaType, content_type: Any = None) -> Any:
-    """Decode a body of a parsed media type (``content_type`` is what a 415 quotes)."""
     codec = registry.decoder_for(media_type.essence)
     if codec is None:
-        raise UnsupportedFormatError(str(media_type) if content_type is None else content_type)
-    return _bad_input(media_type.essence, codec.decode, obj, media_type)
+        raise UnsupportedFormatError(content_type)
+    try:
+        return codec.decode(obj, media_type)
+    except (BadRequestError, UnsupportedFormatError):
+        raise
+    except Exception as exc:  # any failure here is the body's fault: answer 400
+        raise common.as_bad_request(exc, media_type.essence) from exc

@@ -7,7 +7,7 @@ value again costs a dictionary lookup.
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from sagemaker_inference.errors import BadRequestError, NotAcceptableError, echo
@@ -31,10 +31,11 @@ class MediaType:
     subtype: str
     params: Tuple[Tuple[str, str], ...] = ()
     q: float = 1.0
+    # "type/subtype", computed once: it is read for every request.
+    essence: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def essence(self) -> str:
-        return "%s/%s" % (self.type, self.subtype)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "essence", "%s/%s" % (self.type, self.subtype))
 
     @property
     def charset(self) -> Optional[str]:
@@ -84,6 +85,24 @@ class NegotiatedAccept(str):
         negotiated = super().__new__(cls, value)
         negotiated.header = header
         return negotiated
+
+
+class ContentType(str):
+    """A request's Content-Type value as the hooks get it (a str), with its parsed form kept
+    as ``media_type`` so that the decoder does not parse it again."""
+
+    media_type: MediaType
+
+    def __new__(cls, value: str, media_type: MediaType) -> "ContentType":
+        content_type = super().__new__(cls, value)
+        content_type.media_type = media_type
+        return content_type
+
+
+@functools.lru_cache(maxsize=512)
+def parse_content_type(value: str) -> ContentType:
+    """``value`` as a :class:`ContentType`; BadRequestError when it is not a media type."""
+    return ContentType(value, parse_media_type(value))
 
 
 def _quote(value: str) -> str:

@@ -198,6 +198,7 @@ def test_each_request_of_a_batch_fails_alone(plain, batched):
     mixed = GOOD_REQUESTS[:3] + BAD_REQUESTS + GOOD_REQUESTS[3:]
     expected = [answer(post(plain, request)) for request in mixed]
     assert [status for status, _, _ in expected] == [200] * 3 + [400, 500, 415] + [200] * 3
+
     def stacked_with_the_bad_row(seen) -> bool:
         # The -1 row reached predict_fn stacked with other rows, not alone in its MMS batch.
         return any(bad and rows > 1 for rows, _, bad in seen)

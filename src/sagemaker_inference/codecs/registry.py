@@ -91,14 +91,11 @@ def unregister_codec(media_type: str) -> None:
     _refresh()
 
 
-def decoder_for(essence: str) -> Optional[Codec]:
-    """The codec that decodes bodies of ``essence`` (lowercase type/subtype), or None."""
-    return _decoders.get(essence)
-
-
-def encoder_for(essence: str) -> Optional[Codec]:
-    """The codec that encodes predictions as ``essence``, or None."""
-    return _encoders.get(essence)
+# decoder_for(essence) / encoder_for(essence): the codec that decodes bodies of ``essence``
+# (lowercase type/subtype) / encodes predictions as it, or None. Bound dict lookups: they run
+# for every request.
+decoder_for: Callable[[str], Optional[Codec]] = _decoders.get
+encoder_for: Callable[[str], Optional[Codec]] = _encoders.get
 
 
 def is_text(essence: str) -> bool:
