@@ -36,7 +36,11 @@ def test_built_in_codecs_and_derived_lists():
     assert codecs.encodable_types() == BUILT_IN
     assert encoder.SUPPORTED_CONTENT_TYPES is codecs.encodable_types()
     assert decoder.SUPPORTED_CONTENT_TYPES is codecs.decodable_types()
-    assert set(content_types.UTF8_TYPES) == {"application/json", "text/csv", "application/jsonlines"}
+    assert set(content_types.UTF8_TYPES) == {
+        "application/json",
+        "text/csv",
+        "application/jsonlines",
+    }
     assert [codecs.is_text(t) for t in BUILT_IN] == [True, True, False, False, True]
 
 
@@ -59,17 +63,13 @@ def test_media_type_for_extension(extension, media_type):
 def test_a_codec_in_one_file_is_served_through_the_transformer(pgm, tmp_path):
     code = tmp_path / "code"
     code.mkdir()
-    (code / "inference.py").write_text(
-        textwrap.dedent(
-            """
+    (code / "inference.py").write_text(textwrap.dedent("""
             def model_fn(model_dir):
                 return 255
 
             def predict_fn(data, model):
                 return model - data
-            """
-        )
-    )
+            """))
     image = np.array([[0, 10, 20], [30, 40, 250]], dtype=np.uint8)
     body = pgm.PgmCodec().encode(image, None)
     service = Transformer()
