@@ -96,6 +96,10 @@ def _failure() -> Outcome:
     return False, exc, traceback.format_exc()
 
 
+def _warn_retry(failed: str, count: int, exc: Exception, then: str) -> None:
+    logger.warning("%s (%s: %s); %s", failed % count, type(exc).__name__, one_line(exc), then)
+
+
 def predict_stacked(
     values: Sequence[Any],
     predict: Callable[[Any], Any],
@@ -116,11 +120,11 @@ def predict_stacked(
         try:
             prediction = predict(stack(arrays))
         except Exception as exc:
-            logger.warning(
-                "predict_fn failed on %d stacked requests (%s: %s); predicting them one by one",
+            _warn_retry(
+                "predict_fn failed on %d stacked requests",
                 len(group),
-                type(exc).__name__,
-                one_line(str(exc)),
+                exc,
+                "predicting them one by one",
             )
             singles.extend(group)
             continue
@@ -147,11 +151,8 @@ def predict_with_batch_hook(
         try:
             predictions = predict_batch(list(values))
         except Exception as exc:
-            logger.warning(
-                "predict_batch_fn failed on %d requests (%s: %s); calling it per request",
-                len(values),
-                type(exc).__name__,
-                one_line(str(exc)),
+            _warn_retry(
+                "predict_batch_fn failed on %d requests", len(values), exc, "calling it per request"
             )
         else:
             return {position: (True, p, "") for position, p in enumerate(predictions)}

@@ -20,9 +20,9 @@ The built-in codecs (JSON, CSV, NPY, NPZ, JSON Lines) are registered when this p
 imported; :mod:`.registry` documents what is derived from the registry.
 """
 
-from sagemaker_inference.codecs.csv_codec import CsvCodec
-from sagemaker_inference.codecs.json_codec import JsonCodec, JsonLinesCodec
-from sagemaker_inference.codecs.npy_codec import NpyCodec, NpzCodec
+from sagemaker_inference.codecs.csv_codec import CSV_CODEC
+from sagemaker_inference.codecs.json_codec import JSON_CODEC, JSONLINES_CODEC
+from sagemaker_inference.codecs.npy_codec import NPY_CODEC, NPZ_CODEC
 from sagemaker_inference.codecs.registry import (
     Codec,
     FunctionCodec,
@@ -50,5 +50,5 @@ __all__ = [
 ]
 
 # Registration order is the order of SUPPORTED_CONTENT_TYPES and of negotiation's tie-break.
-for _codec in (JsonCodec(), CsvCodec(), NpyCodec(), NpzCodec(), JsonLinesCodec()):
+for _codec in (JSON_CODEC, CSV_CODEC, NPY_CODEC, NPZ_CODEC, JSONLINES_CODEC):
     register_codec(_codec)

@@ -17,9 +17,8 @@ import numpy as np
 
 from sagemaker_inference import content_types
 from sagemaker_inference.codecs import common, fast
-from sagemaker_inference.codecs.registry import Codec
+from sagemaker_inference.codecs.registry import FunctionCodec
 from sagemaker_inference.errors import BadRequestError, echo
-from sagemaker_inference.mediatypes import MediaType
 
 # A CSV cell "-0" is the integer 0 in JSON but -0.0 for float(): such bodies take the full path.
 _CSV_NEGATIVE_ZERO = re.compile(r"-0(?![.\deE])")
@@ -96,7 +95,7 @@ def _csv_slow(text: str, dtype: Any) -> np.ndarray:
     return common.to_array(rows, dtype, "CSV")
 
 
-def decode_csv(data: Any, charset: Optional[str], dtype: Any = None) -> Any:
+def decode_csv(data: Any, charset: Optional[str] = None, dtype: Any = None) -> Any:
     common.check_buffer(data, "CSV")
     text = common.to_text(data, charset)
     if not text.strip():
@@ -141,13 +140,6 @@ def encode_csv(array_like: Any) -> str:
     return stream.getvalue()
 
 
-class CsvCodec(Codec):
-    media_type = content_types.CSV
-    text = True
-    extensions = (".csv",)
-
-    def decode(self, body: Any, media_type: MediaType) -> Any:
-        return decode_csv(body, media_type.charset)
-
-    def encode(self, value: Any, media_type: MediaType) -> str:
-        return encode_csv(value)
+CSV_CODEC = FunctionCodec(
+    content_types.CSV, decode_csv, encode_csv, text=True, extensions=(".csv",)
+)

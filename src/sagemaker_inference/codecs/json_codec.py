@@ -17,9 +17,8 @@ import numpy as np
 
 from sagemaker_inference import content_types
 from sagemaker_inference.codecs import common, fast, settings
-from sagemaker_inference.codecs.registry import Codec
+from sagemaker_inference.codecs.registry import FunctionCodec
 from sagemaker_inference.errors import BadRequestError
-from sagemaker_inference.mediatypes import MediaType
 
 
 def _refuse_constant(literal: str) -> Any:
@@ -72,7 +71,7 @@ def _json_fast(data: Any, charset: Optional[str]) -> Optional[np.ndarray]:
     return array
 
 
-def decode_json(data: Any, charset: Optional[str], dtype: Any = None) -> Any:
+def decode_json(data: Any, charset: Optional[str] = None, dtype: Any = None) -> Any:
     common.check_buffer(data, "JSON")
     if dtype is None and len(data) > fast.PRESCAN_LIMIT:
         array = _json_fast(data, charset)
@@ -81,7 +80,7 @@ def decode_json(data: Any, charset: Optional[str], dtype: Any = None) -> Any:
     return common.to_array(loads(data, charset), dtype, "JSON")
 
 
-def decode_jsonlines(data: Any, charset: Optional[str], dtype: Any = None) -> Any:
+def decode_jsonlines(data: Any, charset: Optional[str] = None, dtype: Any = None) -> Any:
     common.check_buffer(data, "JSON Lines")
     text = common.to_text(data, charset)
     records = []
@@ -137,25 +136,13 @@ def encode_jsonlines(array_like: Any) -> str:
     return "".join(encode_json(item) + "\n" for item in items)
 
 
-class JsonCodec(Codec):
-    media_type = content_types.JSON
-    text = True
-    extensions = (".json",)
-
-    def decode(self, body: Any, media_type: MediaType) -> Any:
-        return decode_json(body, media_type.charset)
-
-    def encode(self, value: Any, media_type: MediaType) -> str:
-        return encode_json(value)
-
-
-class JsonLinesCodec(Codec):
-    media_type = content_types.JSONLINES
-    text = True
-    extensions = (".jsonl", ".jsonlines")
-
-    def decode(self, body: Any, media_type: MediaType) -> Any:
-        return decode_jsonlines(body, media_type.charset)
-
-    def encode(self, value: Any, media_type: MediaType) -> str:
-        return encode_jsonlines(value)
+JSON_CODEC = FunctionCodec(
+    content_types.JSON, decode_json, encode_json, text=True, extensions=(".json",)
+)
+JSONLINES_CODEC = FunctionCodec(
+    content_types.JSONLINES,
+    decode_jsonlines,
+    encode_jsonlines,
+    text=True,
+    extensions=(".jsonl", ".jsonlines"),
+)

@@ -17,9 +17,8 @@ import numpy as np
 
 from sagemaker_inference import content_types
 from sagemaker_inference.codecs import common, settings
-from sagemaker_inference.codecs.registry import Codec
+from sagemaker_inference.codecs.registry import FunctionCodec
 from sagemaker_inference.errors import BadRequestError, echo
-from sagemaker_inference.mediatypes import MediaType
 
 _NPY_MAGIC = b"\x93NUMPY"
 _NPY_HEADER_LIMIT = 10000  # numpy's own default max_header_size
@@ -243,23 +242,5 @@ def encode_npz(array_like: Any) -> bytes:
     return buffer.getvalue()
 
 
-class NpyCodec(Codec):
-    media_type = content_types.NPY
-    extensions = (".npy",)
-
-    def decode(self, body: Any, media_type: MediaType) -> Any:
-        return decode_npy(body)
-
-    def encode(self, value: Any, media_type: MediaType) -> bytes:
-        return encode_npy(value)
-
-
-class NpzCodec(Codec):
-    media_type = content_types.NPZ
-    extensions = (".npz",)
-
-    def decode(self, body: Any, media_type: MediaType) -> Any:
-        return decode_npz(body)
-
-    def encode(self, value: Any, media_type: MediaType) -> bytes:
-        return encode_npz(value)
+NPY_CODEC = FunctionCodec(content_types.NPY, decode_npy, encode_npy, extensions=(".npy",))
+NPZ_CODEC = FunctionCodec(content_types.NPZ, decode_npz, encode_npz, extensions=(".npz",))

@@ -124,13 +124,21 @@ def media_type_for_extension(extension: str) -> Optional[str]:
 
 
 class FunctionCodec(Codec):
-    """A codec made of plain functions, as 1.10.1 code puts them in ``_decoder_map`` /
-    ``_encoder_map``: ``decode_function(body)`` or ``decode_function(body, charset)``, and
-    ``encode_function(value)``."""
+    """A codec made of plain functions (the built-in codecs, and what 1.10.1 code puts in
+    ``_decoder_map`` / ``_encoder_map``): ``decode_function(body)`` or
+    ``decode_function(body, charset)``, and ``encode_function(value)``."""
 
-    def __init__(self, media_type: str, decode_function=None, encode_function=None, text=False):
+    def __init__(
+        self,
+        media_type: str,
+        decode_function: Optional[Callable] = None,
+        encode_function: Optional[Callable] = None,
+        text: bool = False,
+        extensions: tuple = (),
+    ):
         self.media_type = media_type
         self.text = text
+        self.extensions = extensions
         self.can_decode = decode_function is not None
         self.can_encode = encode_function is not None
         self.decode_function = decode_function
