@@ -48,17 +48,6 @@ def _body(item: Any) -> Any:
     return item
 
 
-def _content_type(raw: Optional[str]) -> Optional[str]:
-    """The Content-Type as hooks get it: parsed once when it parses, else the raw value (the
-    decoder then answers 400 for it)."""
-    if not raw:
-        return raw
-    try:
-        return mediatypes.parse_content_type(raw)
-    except errors.BadRequestError:
-        return raw
-
-
 class Request(object):
     """One request of an MMS batch: index, headers (case-insensitive), body, response setters."""
 
@@ -76,7 +65,12 @@ class Request(object):
                     content_type = value
                 elif lowered == "accept":
                     accept = value
-        self.content_type = _content_type(content_type)
+        if content_type:  # parsed once here; a value that does not parse is kept as sent
+            try:  # (the decoder then answers 400 for it)
+                content_type = mediatypes.parse_content_type(content_type)
+            except errors.BadRequestError:
+                pass
+        self.content_type = content_type
         self.accept: Optional[str] = accept
         self.body = _body(item)
         self._headers: Optional[Dict[str, str]] = None
