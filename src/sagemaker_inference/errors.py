@@ -28,9 +28,6 @@ def echo(value: Any) -> str:
     return text
 
 
-_echo = echo  # the name the modules used before echo was public
-
-
 class UnsupportedFormatError(Exception):
     """The request's Content-Type has no decoder (HTTP 415)."""
 
