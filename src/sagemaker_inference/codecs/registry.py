@@ -10,7 +10,8 @@ that used to be a table of its own is derived from the registry: ``decoder.decod
 """
 
 import inspect
-from typing import Any, Callable, Dict, Iterator, List, MutableMapping, Optional, Union
+from collections.abc import MutableMapping
+from typing import Any, Callable, Dict, Iterator, List, Optional, Union
 
 from sagemaker_inference import content_types
 from sagemaker_inference.errors import NotAcceptableError, UnsupportedFormatError
