@@ -145,3 +145,10 @@ def test_function_codec_decodes_and_encodes():
     assert codec.decode(b"abc", MediaType("a", "b")) == 3
     assert codec.encode(5, MediaType("a", "b")) == "5"
     assert codec.can_decode and codec.can_encode and not codec.text
+
+
+def test_a_1_10_1_decoder_with_a_dtype_parameter_is_not_given_the_charset(scratch_type):
+    decoder._decoder_map[scratch_type] = decoder._json_to_numpy  # (string_like, dtype=None, ...)
+    assert decoder.decode(b"[1, 2]", scratch_type + "; charset=utf-8").tolist() == [1, 2]
+    decoder._decoder_map[scratch_type] = lambda body, dtype=None: dtype
+    assert decoder.decode(b"x", scratch_type + "; charset=utf-8") is None

@@ -144,10 +144,12 @@ class FunctionCodec(Codec):
         self.can_encode = encode_function is not None
         self.decode_function = decode_function
         self.encode_function = encode_function
-        self._takes_charset = decode_function is not None and _takes_two(decode_function)
+        self._charset = None if decode_function is None else _charset_argument(decode_function)
 
     def decode(self, body: Any, media_type: MediaType) -> Any:
-        if self._takes_charset:
+        if self._charset == "keyword":
+            return self.decode_function(body, charset=media_type.charset)
+        if self._charset == "positional":
             return self.decode_function(body, media_type.charset)
         return self.decode_function(body)
 
@@ -155,14 +157,21 @@ class FunctionCodec(Codec):
         return self.encode_function(value)
 
 
-def _takes_two(function: Callable) -> bool:
+def _charset_argument(function: Callable) -> Optional[str]:
+    """How ``function`` takes the charset: "keyword" (it has a ``charset`` parameter),
+    "positional" (it needs a second argument), or None (1.10.1's ``function(body)``)."""
     try:
-        inspect.signature(function).bind(None, None)
-    except TypeError:
-        return False
-    except ValueError:  # no signature (some builtins): the 1.10.1 one-argument form
-        return False
-    return True
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):  # no signature (some builtins): the one-argument form
+        return None
+    if "charset" in parameters:
+        return "keyword"
+    required = [
+        p
+        for p in parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
+    return "positional" if len(required) >= 2 else None
 
 
 class _DirectionMap(MutableMapping):
