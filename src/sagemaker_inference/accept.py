@@ -4,7 +4,8 @@ The Transformer builds one :class:`AcceptPolicy` when the model loads, from what
 encode, and asks it for every request:
 
 * ``ENCODER``: the library's own output_fn encodes. The best type the codec registry can
-  encode (``mediatypes.negotiate``); NotAcceptableError (406) when there is none.
+  encode (``mediatypes.negotiate``), as a parsed ``mediatypes.ContentType``;
+  NotAcceptableError (406) when there is none.
 * ``ENCODER_OR_FIRST``: a subclass's own ``_default_transform_fn`` that may call the library's
   output_fn (MXNet's does): the best encodable type, or else the first concrete type of the
   header, for the subclass to handle itself.
@@ -39,11 +40,14 @@ class AcceptPolicy(object):
         if self.kind == FIRST_CONCRETE:
             return self.first_concrete(accept)
         try:
-            return mediatypes.negotiate(accept, self.supported, self.default_accept)
+            chosen = mediatypes.negotiate(accept, self.supported, self.default_accept)
         except errors.NotAcceptableError:
             if self.kind == ENCODER:
                 raise
             return self.first_concrete(accept)
+        if self.kind == ENCODER:  # for the library's output_fn: the encoder need not parse it
+            return mediatypes.parse_content_type(chosen)
+        return chosen
 
     def first_concrete(self, accept: Optional[str]) -> str:
         """The header's best ``type/subtype`` that is not a wildcard, else the default."""

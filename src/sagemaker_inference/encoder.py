@@ -37,13 +37,17 @@ def encode(array_like: Any, content_type: Optional[str]) -> Any:
     """Serialise a prediction for a media type (parameters and case ignored).
 
     Raises NotAcceptableError (406, an UnsupportedFormatError) when there is no encoder for it.
+    A ``mediatypes.ContentType`` (what the Accept policy gives the library's output_fn) is not
+    parsed again.
     """
-    if not isinstance(content_type, str) or not content_type.strip():
-        raise NotAcceptableError(content_type, SUPPORTED_CONTENT_TYPES)
-    try:
-        media_type = parse_media_type(content_type)
-    except BadRequestError:
-        raise NotAcceptableError(content_type, SUPPORTED_CONTENT_TYPES) from None
+    media_type = getattr(content_type, "media_type", None)  # parsed already (a ContentType)
+    if media_type is None:
+        if not isinstance(content_type, str) or not content_type.strip():
+            raise NotAcceptableError(content_type, SUPPORTED_CONTENT_TYPES)
+        try:
+            media_type = parse_media_type(content_type)
+        except BadRequestError:
+            raise NotAcceptableError(content_type, SUPPORTED_CONTENT_TYPES) from None
     codec = registry.encoder_for(media_type.essence)
     if codec is None:
         raise NotAcceptableError(content_type, SUPPORTED_CONTENT_TYPES)

@@ -3,7 +3,7 @@
 import pytest
 
 from sagemaker_inference import accept, errors
-from sagemaker_inference.mediatypes import NegotiatedAccept
+from sagemaker_inference.mediatypes import ContentType, NegotiatedAccept
 
 SUPPORTED = ["application/json", "text/csv", "application/x-npy"]
 
@@ -57,3 +57,8 @@ def test_first_concrete_keeps_the_whole_header():
 def test_unknown_kind():
     with pytest.raises(ValueError):
         policy("sometimes")
+
+
+def test_encoder_gives_a_parsed_type_the_encoder_does_not_parse_again():
+    chosen = policy(accept.ENCODER).choose("text/csv")
+    assert isinstance(chosen, ContentType) and chosen.media_type.essence == "text/csv"
