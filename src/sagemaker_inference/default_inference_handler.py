@@ -33,6 +33,10 @@ class DefaultInferenceHandler(object):
         """Decode the request body to a numpy array (or scipy sparse matrix for NPZ)."""
         return decoder.decode(input_data, content_type)
 
+    # The codecs take bytes and honour the charset themselves: the Transformer hands this hook
+    # the raw body (no copy to str). An override is not marked, and gets str for text types.
+    default_input_fn.takes_raw_body = True  # type: ignore[attr-defined]
+
     def default_predict_fn(self, data: Any, model: Any, context: Any = None) -> Any:
         raise NotImplementedError(PREDICT_FN_MISSING)
 
@@ -53,3 +57,7 @@ class DefaultInferenceHandler(object):
                 raise
         chosen = mediatypes.negotiate(accept, encoder.SUPPORTED_CONTENT_TYPES, content_types.JSON)
         return encoder.encode(prediction, chosen), chosen
+
+    # Encodes any type the codec registry can: the Transformer negotiates Accept against those
+    # types (see accept.AcceptPolicy). An override is not marked: it gets the first concrete type.
+    default_output_fn.encodes_with_codecs = True  # type: ignore[attr-defined]

@@ -7,10 +7,10 @@ value again costs a dictionary lookup.
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
-from sagemaker_inference.errors import BadRequestError, NotAcceptableError, _echo
+from sagemaker_inference.errors import BadRequestError, NotAcceptableError, echo
 
 MAX_HEADER_LENGTH = 4096
 
@@ -31,10 +31,11 @@ class MediaType:
     subtype: str
     params: Tuple[Tuple[str, str], ...] = ()
     q: float = 1.0
+    # "type/subtype", computed once: it is read for every request.
+    essence: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def essence(self) -> str:
-        return "%s/%s" % (self.type, self.subtype)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "essence", "%s/%s" % (self.type, self.subtype))
 
     @property
     def charset(self) -> Optional[str]:
@@ -86,12 +87,30 @@ class NegotiatedAccept(str):
         return negotiated
 
 
+class ContentType(str):
+    """A request's Content-Type value as the hooks get it (a str), with its parsed form kept
+    as ``media_type`` so that the decoder does not parse it again."""
+
+    media_type: MediaType
+
+    def __new__(cls, value: str, media_type: MediaType) -> "ContentType":
+        content_type = super().__new__(cls, value)
+        content_type.media_type = media_type
+        return content_type
+
+
+@functools.lru_cache(maxsize=512)
+def parse_content_type(value: str) -> ContentType:
+    """``value`` as a :class:`ContentType`; BadRequestError when it is not a media type."""
+    return ContentType(value, parse_media_type(value))
+
+
 def _quote(value: str) -> str:
     return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _invalid(what: str, value: str, why: str) -> BadRequestError:
-    return BadRequestError("Invalid %s %s: %s" % (what, _echo(value), why))
+    return BadRequestError("Invalid %s %s: %s" % (what, echo(value), why))
 
 
 def _parse_at(value: str, pos: int, what: str) -> Tuple[MediaType, int]:
@@ -148,7 +167,7 @@ def parse_media_type(value: str) -> MediaType:
     Raises BadRequestError for anything that is not ``type/subtype *(; key=value)``.
     """
     if not isinstance(value, str):
-        raise BadRequestError("Invalid media type %s: not a string" % _echo(value))
+        raise BadRequestError("Invalid media type %s: not a string" % echo(value))
     return _parse_media_type_cached(value)
 
 
@@ -198,7 +217,7 @@ def parse_accept(value: Optional[str]) -> List[MediaType]:
     if value is None:
         return []
     if not isinstance(value, str):
-        raise BadRequestError("Invalid Accept %s: not a string" % _echo(value))
+        raise BadRequestError("Invalid Accept %s: not a string" % echo(value))
     if not value.strip():
         return []
     return list(_parse_accept_ranked(value))

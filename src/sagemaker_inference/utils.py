@@ -1,9 +1,19 @@
 """Small helpers shared by the toolkit's modules (1.10.1 names and shapes)."""
 
-import re
 from typing import Any, List, Mapping, Optional
 
-_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]+")
+from sagemaker_inference import mediatypes
+from sagemaker_inference.errors import one_line
+
+__all__ = [
+    "read_file",
+    "write_file",
+    "retrieve_content_type_header",
+    "parse_accept",
+    "remove_crlf",
+    "one_line",
+    "optional_orjson",
+]
 
 
 def read_file(path: str, mode: str = "r") -> Any:
@@ -46,8 +56,6 @@ def parse_accept(accept: Optional[str]) -> List[str]:
     drops parameters, so each entry can be compared with ``encoder.SUPPORTED_CONTENT_TYPES``.
     Raises ``errors.BadRequestError`` when the header cannot be parsed.
     """
-    from sagemaker_inference import mediatypes  # imported here: mediatypes -> errors -> utils
-
     header = getattr(accept, "header", accept)  # a NegotiatedAccept: the whole header
     return [media_range.essence for media_range in mediatypes.parse_accept(header)]
 
@@ -58,13 +66,6 @@ def remove_crlf(illegal_string: Any) -> str:
     """
     text = illegal_string if isinstance(illegal_string, str) else str(illegal_string)
     return text.replace("\r", " ").replace("\n", " ")
-
-
-def one_line(value: Any) -> str:
-    """``value`` as one line of text: each run of line breaks (CR, LF and the other Unicode line
-    separators) becomes one space, and the ends are stripped. Used for messages and phrases."""
-    text = value if isinstance(value, str) else str(value)
-    return _LINE_BREAKS.sub(" ", text).strip()
 
 
 _ORJSON_UNSET = object()

@@ -159,6 +159,9 @@ COVERAGE: List[Tuple[Tuple[str, ...], str]] = [
 PYTHON_BLOCKS: Dict[str, str] = {
     "from sagemaker_inference.testing import LocalModel": "test_local_model_example",
     "from sagemaker_inference import model_server": "test_start_model_server_example",
+    "# png_codec.py: imported by the container's handler service module": (
+        "test_register_codec_example"
+    ),
 }
 
 LOCAL_MODEL_SNIPPET = (
@@ -524,6 +527,24 @@ def test_local_model_example(monkeypatch):
         for name in set(sys.modules) - saved_modules:
             if name == "inference" or name.startswith("inference."):
                 del sys.modules[name]
+
+
+def test_register_codec_example():
+    pytest.importorskip("PIL")
+    import numpy as np
+
+    from sagemaker_inference import codecs, decoder, encoder
+
+    block = python_block("# png_codec.py")
+    try:
+        exec(compile(block.body, "README.md:%d" % block.line, "exec"), {})
+        image = np.arange(12, dtype=np.uint8).reshape(3, 4)
+        body = encoder.encode(image, "image/png")
+        assert body.startswith(b"\x89PNG")
+        assert (decoder.decode(body, "image/png") == image).all()
+        assert codecs.media_type_for_extension(".png") == "image/png"
+    finally:
+        codecs.unregister_codec("image/png")
 
 
 def test_start_model_server_example(monkeypatch):

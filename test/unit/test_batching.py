@@ -95,3 +95,54 @@ def test_split_lists_and_tuples_by_rows():
 )
 def test_split_refuses_predictions_not_aligned_with_the_rows(prediction):
     assert batching.split(prediction, [2, 3]) is None
+
+
+# ---- predicting a batch -------------------------------------------------------------------------
+
+
+def _one_by_one(values):
+    return lambda position: (True, ("alone", values[position]), "")
+
+
+def test_predict_stacked_predicts_each_group_once_and_splits_it():
+    values = [np.ones((2, 3)), np.zeros((1, 3)), "text"]
+    calls = []
+
+    def predict(stacked):
+        calls.append(stacked.shape)
+        return stacked.sum(axis=1)
+
+    outcomes = batching.predict_stacked(values, predict, _one_by_one(values), pytest.fail)
+    assert calls == [(3, 3)]
+    assert outcomes[0][1].tolist() == [3.0, 3.0] and outcomes[1][1].tolist() == [0.0]
+    assert outcomes[2] == (True, ("alone", "text"), "")
+
+
+def test_predict_stacked_falls_back_when_the_prediction_cannot_be_split():
+    values = [np.ones((2, 3)), np.ones((2, 3))]
+    reported = []
+    outcomes = batching.predict_stacked(
+        values, lambda stacked: 7, _one_by_one(values), lambda p, rows: reported.append(rows)
+    )
+    assert reported == [4]
+    assert [outcome[1][0] for outcome in outcomes.values()] == ["alone", "alone"]
+
+
+def test_predict_with_batch_hook_once_or_one_by_one():
+    values = [1, 2]
+    outcomes = batching.predict_with_batch_hook(values, lambda xs: [x * 10 for x in xs], None)
+    assert outcomes == {0: (True, 10, ""), 1: (True, 20, "")}
+
+    def failing(xs):
+        raise RuntimeError("batch")
+
+    outcomes = batching.predict_with_batch_hook(values, failing, _one_by_one(values))
+    assert outcomes[1] == (True, ("alone", 2), "")
+
+
+def test_checked_predictions_and_outcome_of():
+    assert batching.checked_predictions((1, 2), 2) == [1, 2]
+    with pytest.raises(TypeError, match="one prediction per input"):
+        batching.checked_predictions([1], 2)
+    ok, exc, trace = batching.outcome_of(int, "x")
+    assert not ok and isinstance(exc, ValueError) and "Traceback" in trace

@@ -15,11 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sagemaker_inference import decoder, encoder, errors, utils
+from sagemaker_inference.codecs import fast, npy_codec
 
 PROPERTY = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-LIMIT = decoder._PRESCAN_LIMIT
+LIMIT = fast.PRESCAN_LIMIT
 
 
 def _stdlib(monkeypatch, function, *args):
@@ -59,13 +60,13 @@ def _large_json(row_text):
 @pytest.fixture
 def long_integer_scans(monkeypatch):
     calls = []
-    scan = decoder._has_long_integer
+    scan = fast.has_long_integer
 
     def counting(data):
         calls.append(len(data))
         return scan(data)
 
-    monkeypatch.setattr(decoder, "_has_long_integer", counting)
+    monkeypatch.setattr(fast, "has_long_integer", counting)
     return calls
 
 
@@ -223,7 +224,7 @@ NON_FINITE = [
     np.array([[np.nan, 2.5], [0.1, 1e300]]),
     np.array([1.5, np.nan], dtype=np.float32),
     np.full((3, 4), np.inf),
-    np.append(np.ones(encoder._SEARCH_TEXT_MAX_SIZE), np.nan),  # large: np.isfinite decides
+    np.append(np.ones(fast.SEARCH_TEXT_MAX_SIZE), np.nan),  # large: np.isfinite decides
 ]
 
 
@@ -233,7 +234,7 @@ def test_non_finite_arrays_encode_like_the_stdlib(monkeypatch, array):
         result = encoder.encode(array, content_type)
         assert result == _stdlib(monkeypatch, encoder.encode, array, content_type)
     assert encoder.encode(array, "application/json") == json.dumps(array.tolist())
-    assert encoder._orjson_numeric(array) is None
+    assert fast.numeric_json(array) is None
 
 
 @pytest.mark.parametrize(
@@ -249,7 +250,7 @@ def test_non_finite_arrays_encode_like_the_stdlib(monkeypatch, array):
 )
 def test_finite_arrays_still_use_orjson(monkeypatch, array):
     pytest.importorskip("orjson")
-    assert encoder._orjson_numeric(array) is not None
+    assert fast.numeric_json(array) is not None
     text = encoder.encode(array, "application/json")
     assert json.loads(text) == json.loads(json.dumps(array.tolist()))
     csv = encoder.encode(array, "text/csv")
@@ -309,7 +310,7 @@ def _npy_version(array, version):
     ],
 )
 def test_repeated_npy_headers_come_from_the_cache(array):
-    decoder._parse_npy_header.cache_clear()
+    npy_codec.parse_npy_header.cache_clear()
     body = _npy(array)
     first = decoder.decode(body, "application/x-npy")
     again = decoder.decode(bytearray(body), "application/x-npy")
@@ -317,7 +318,7 @@ def test_repeated_npy_headers_come_from_the_cache(array):
         assert result.dtype == array.dtype and result.shape == array.shape
         assert np.array_equal(result, array)
         assert result.flags.f_contiguous == np.load(io.BytesIO(body)).flags.f_contiguous
-    info = decoder._parse_npy_header.cache_info()
+    info = npy_codec.parse_npy_header.cache_info()
     assert (info.hits, info.misses) == (1, 1)
 
 
@@ -340,7 +341,7 @@ def test_npy_versions_decode_like_np_load(version):
 def test_npy_version_3_is_answered_as_numpy_reads_its_header():
     body = _npy_version(np.arange(3.0), (3, 0))
     try:
-        expected = decoder._read_npy_header(io.BytesIO(body))
+        expected = npy_codec.read_npy_header(io.BytesIO(body))
     except errors.BadRequestError as exc:
         for _ in range(2):
             with pytest.raises(errors.BadRequestError, match=exc.message):
@@ -368,7 +369,7 @@ def test_structured_dtype_renamed_by_one_request_does_not_leak():
     ],
 )
 def test_bad_npy_headers_are_400_as_before(body):
-    decoder._parse_npy_header.cache_clear()
+    npy_codec.parse_npy_header.cache_clear()
     for _ in range(2):
         with pytest.raises(errors.BadRequestError):
             decoder.decode(body, "application/x-npy")

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from sagemaker_inference import content_types, decoder, encoder, errors, utils
+from sagemaker_inference.codecs import csv_codec
 
 DOCUMENTED = (errors.BadRequestError, errors.UnsupportedFormatError)
 FUZZ = settings(
@@ -281,8 +282,8 @@ def _csv_cells(width):
 def test_csv_fast_and_slow_paths_agree_with_genfromtxt(rows):
     text = "\n".join(",".join(row) for row in rows) + "\n"
     expected = _legacy_csv(text).reshape(len(rows), -1)
-    results = [decoder._decode_csv(text, None), decoder._csv_slow(text, np.dtype(float))]
-    fast = decoder._csv_fast(text, np.dtype(float))
+    results = [csv_codec.decode_csv(text, None), csv_codec._csv_slow(text, np.dtype(float))]
+    fast = csv_codec._csv_fast(text, np.dtype(float))
     if fast is not None:
         results.append(fast)
     for result in results:

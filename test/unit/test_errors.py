@@ -69,3 +69,34 @@ def test_bad_request_error():
     assert isinstance(error, ValueError)
     with pytest.raises(ValueError):
         raise error
+
+
+@pytest.mark.parametrize(
+    "exc, expected",
+    [
+        (errors.BadRequestError("bad\nbody"), (400, "Bad Request", "bad body")),
+        (errors.UnsupportedFormatError("a/b"), (415, "Unsupported Media Type", None)),
+        (errors.NotAcceptableError("a/b", ["c/d"]), (406, "Not Acceptable", None)),
+        (errors.GenericInferenceToolkitError(429, "slow", "Slow Down"), (429, "Slow Down", "slow")),
+        (errors.GenericInferenceToolkitError(200, "ok"), (500, "Internal Server Error", "ok")),
+        (KeyError("k"), (500, "Internal Server Error", "KeyError: 'k'")),
+        (ValueError(""), (500, "Internal Server Error", "ValueError")),
+    ],
+)
+def test_describe_error(exc, expected):
+    status, phrase, message = errors.describe_error(exc)
+    assert (status, phrase) == expected[:2]
+    if expected[2] is not None:
+        assert message == expected[2]
+
+
+def test_describe_error_bounds_the_phrase():
+    exc = errors.GenericInferenceToolkitError(400, "m", "\u00e9" + "p" * 500)
+    phrase = errors.describe_error(exc)[1]
+    assert len(phrase) <= errors.MAX_PHRASE_LENGTH and phrase.isascii()
+
+
+def test_one_line_and_echo():
+    assert errors.one_line(" a\r\nb\u2028c ") == "a b c"
+    assert errors.echo("x\ny") == "'x\\ny'"
+    assert errors.echo("z" * 500).endswith("...'")

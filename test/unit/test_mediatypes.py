@@ -199,3 +199,13 @@ def test_any_text_parses_or_is_bad_request(value):
 
 def test_module_constant_bounds_header_length():
     assert mediatypes.MAX_HEADER_LENGTH >= 1024
+
+
+def test_parse_content_type_keeps_the_value_and_its_parsed_form():
+    content_type = mediatypes.parse_content_type("Text/CSV; charset=UTF-8")
+    assert content_type == "Text/CSV; charset=UTF-8" and isinstance(content_type, str)
+    assert content_type.media_type == mediatypes.parse_media_type("text/csv; charset=utf-8")
+    assert content_type.media_type.essence == "text/csv"
+    assert mediatypes.parse_content_type("Text/CSV; charset=UTF-8") is content_type  # cached
+    with pytest.raises(errors.BadRequestError):
+        mediatypes.parse_content_type("csv")
