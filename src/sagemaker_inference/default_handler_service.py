@@ -136,10 +136,12 @@ class DefaultHandlerService(object):
         The summary line goes to the log (with the traceback) and is appended to
         ``$SAGEMAKER_LOAD_FAILURE_FILE`` when set, where the supervisor counts failed loads.
         """
-        sm_logging.configure_logger()
-        self._drop_metrics = not sm_logging.metrics_wanted(os.environ.get(parameters.LOG_LEVEL_ENV))
         env = environment.Environment()
+        sm_logging.configure_logger(env=env)
+        self._drop_metrics = not sm_logging.metrics_wanted(env.log_level)
         self.max_response_size = env.max_response_size
+        if isinstance(self._service, Transformer):
+            self._service.use_environment(env)
         if _in_model_server_worker():
             self._watchdog = HangWatchdog(env.response_timeout_seconds)
             recycler = WorkerRecycler(env.max_requests_per_worker, env.max_worker_rss)
@@ -151,7 +153,7 @@ class DefaultHandlerService(object):
         except Exception as exc:
             summary = load_failure_summary(exc, os.path.join(model_dir, "code"))
             logger.error("%s\n%s", summary, traceback.format_exc().rstrip())
-            _record_load_failure(summary)
+            _record_load_failure(summary, env.load_failure_file)
             if self.exit_on_load_failure and _in_model_server_worker():
                 _exit_worker(1)
             raise
@@ -198,8 +200,7 @@ def _drop_request_metrics(context: Any) -> None:
         pass
 
 
-def _record_load_failure(summary: str) -> None:
-    path = os.environ.get(parameters.LOAD_FAILURE_FILE_ENV)
+def _record_load_failure(summary: str, path: Optional[str]) -> None:
     if not path:
         return
     try:

@@ -384,13 +384,18 @@ def settings() -> List[Setting]:
 
 
 def read_setting(
-    attribute: str, environ: Optional[Mapping[str, str]] = None, default: Any = TABLE_DEFAULT
+    attribute: str,
+    environ: Optional[Mapping[str, str]] = None,
+    default: Any = TABLE_DEFAULT,
+    strict: bool = True,
 ) -> Any:
-    """One setting of the table (by attribute name) read now, strictly, from ``environ``
-    (default ``os.environ``): for a helper that must not fail on other settings. ``default``
-    replaces the table's default (the CLI, for one, binds 127.0.0.1 when no address is set)."""
+    """One setting of the table (by attribute name) read now from ``environ`` (default
+    ``os.environ``): for a helper that must not fail on other settings, or a value read per
+    call. ``default`` replaces the table's default (the CLI, for one, binds 127.0.0.1 when no
+    address is set); ``strict=False`` gives the default for a bad value (the strict reading at
+    start has already refused it)."""
     setting = vars(Environment)[attribute]
-    return setting.read(os.environ if environ is None else environ, default=default)
+    return setting.read(os.environ if environ is None else environ, strict, default)
 
 
 def or_current(env: Optional[Environment]) -> Environment:

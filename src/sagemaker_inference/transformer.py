@@ -195,6 +195,11 @@ class Transformer(BatchedPrediction):
 
     # ---- loading -----------------------------------------------------------------------------
 
+    def use_environment(self, env: environment.Environment) -> None:
+        """Load with the settings ``env`` (the handler service's reading at initialize) instead
+        of reading the environment again."""
+        self._environment = env
+
     def validate_and_initialize(self, model_dir: str = environment.model_dir, context: Any = None):
         """Import the user module, bind the hooks and load the model, once.
 
@@ -208,7 +213,8 @@ class Transformer(BatchedPrediction):
             if self._initialized:
                 return
             self._context = context
-            self._environment = environment.Environment()
+            if self._environment is None:
+                self._environment = environment.Environment()
             self._return_traceback = self._environment.return_traceback
             self._model_dir = model_dir or environment.model_dir
             self._validate_user_module_and_set_functions()

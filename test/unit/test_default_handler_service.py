@@ -203,3 +203,25 @@ def test_initialize_reads_the_response_limit(tmp_path, monkeypatch):
     service = DefaultHandlerService()
     service.initialize(FakeContext(model_dir=model_dir_with(tmp_path, GOOD)))
     assert service.max_response_size == 2 * 1024 * 1024
+
+
+def test_initialize_reads_the_environment_once_for_the_transformer(tmp_path, monkeypatch):
+    from sagemaker_inference import environment
+
+    readings = []
+    real_init = environment.Environment.__init__
+
+    def counted(self, *args, **kwargs):
+        readings.append(1)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(environment.Environment, "__init__", counted)
+    monkeypatch.setenv("SAGEMAKER_PROGRAM", "acme_entry.py")
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "acme_entry.py").write_text(textwrap.dedent(GOOD))
+    service = DefaultHandlerService()
+    service.initialize(FakeContext(model_dir=str(tmp_path)))
+    # The transformer loaded acme_entry.py with the handler service's reading, not its own.
+    assert readings == [1]
+    assert service._service._user_module.__name__ == "acme_entry"

@@ -412,12 +412,6 @@ NOT_SETTINGS = {
     "mms_protocol.py": "MMS_DECODE_INPUT_REQUEST, MMS's own variable",
     "scoped_environ.py": "saves and restores the variables serve and LocalModel set",
 }
-# Reads of library settings still to be switched to Environment (each listed by the module's
-# owner; remove an entry once the module uses Environment).
-TO_SWITCH = {
-    "decoder.py": "SAGEMAKER_MAX_DECODED_BYTES -> Environment.max_decoded_bytes",
-    "default_handler_service.py": "log level and load-failure file -> Environment",
-}
 
 
 def _environment_reads(path):
@@ -445,7 +439,7 @@ def test_only_environment_reads_the_environment():
     found = []
     for directory, _dirs, files in os.walk(SRC):
         for name in files:
-            if not name.endswith(".py") or name in NOT_SETTINGS or name in TO_SWITCH:
+            if not name.endswith(".py") or name in NOT_SETTINGS:
                 continue
             path = os.path.join(directory, name)
             found += [
@@ -471,3 +465,11 @@ def test_1_10_1_private_attributes_can_still_be_assigned():
 def test_booleans_of_parameters_are_the_table_booleans():
     table = {s.variable for s in environment.settings() if s.kind is environment.BOOL}
     assert table == set(parameters.BOOLEAN_VARIABLES)
+
+
+def test_read_setting_leniently_gives_the_default_for_a_bad_value():
+    bad = {"SAGEMAKER_ALLOW_PICKLE": "perhaps"}
+    with pytest.raises(ValueError, match="SAGEMAKER_ALLOW_PICKLE='perhaps': expected"):
+        environment.read_setting("allow_pickle", bad)
+    assert environment.read_setting("allow_pickle", bad, strict=False) is False
+    assert environment.read_setting("allow_pickle", {"SAGEMAKER_ALLOW_PICKLE": "yes"}) is True

@@ -6,29 +6,22 @@
 * ``SAGEMAKER_MAX_DECODED_BYTES`` (default 536870912): how large an NPZ archive may expand.
 """
 
-import os
-
 from sagemaker_inference import environment, parameters
 
 ALLOW_PICKLE_ENV = parameters.ALLOW_PICKLE_ENV
 ALLOW_JSON_NAN_ENV = parameters.ALLOW_JSON_NAN_ENV
-MAX_DECODED_BYTES_ENV = "SAGEMAKER_MAX_DECODED_BYTES"
-DEFAULT_MAX_DECODED_BYTES = 512 * 1024 * 1024
+MAX_DECODED_BYTES_ENV = parameters.MAX_DECODED_BYTES_ENV
+DEFAULT_MAX_DECODED_BYTES = environment.DEFAULT_MAX_DECODED_BYTES
 
 
 def allow_pickle() -> bool:
-    return environment.flag(ALLOW_PICKLE_ENV)
+    return environment.read_setting("allow_pickle", strict=False)
 
 
 def allow_json_nan() -> bool:
-    return environment.flag(ALLOW_JSON_NAN_ENV)
+    return environment.read_setting("allow_json_nan", strict=False)
 
 
 def max_decoded_bytes() -> int:
     """``SAGEMAKER_MAX_DECODED_BYTES`` as a positive int; the default when unset or invalid."""
-    raw = os.environ.get(MAX_DECODED_BYTES_ENV, "").strip()
-    try:
-        value = int(raw) if raw else DEFAULT_MAX_DECODED_BYTES
-    except ValueError:
-        return DEFAULT_MAX_DECODED_BYTES
-    return value if value > 0 else DEFAULT_MAX_DECODED_BYTES
+    return environment.read_setting("max_decoded_bytes", strict=False)
