@@ -7,6 +7,9 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
+# Imported before any test runs: on some numpy versions (those of Python 3.9) importing
+# numpy.testing runs lscpu in a subprocess, which the ``pure`` fixture would refuse.
+import numpy.testing  # noqa: F401
 import pytest
 
 from sagemaker_inference import mms_config, utils
@@ -44,7 +47,23 @@ def isolated_imports(monkeypatch):
     yield
     sys.path[:] = saved_path
     for name in set(sys.modules) - saved_modules:
-        del sys.modules[name]
+        if _is_user_module(sys.modules[name]):
+            del sys.modules[name]
+
+
+# Where installed code lives: modules from there stay imported. Forgetting an extension module
+# (orjson, first imported by the library during a test) and importing it again corrupts its
+# types, and the interpreter crashes at exit (seen with Python 3.9).
+_INSTALLED = tuple(
+    os.path.realpath(path) + os.sep
+    for path in {sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(utils.__file__))}
+)
+
+
+def _is_user_module(module) -> bool:
+    """A module a test's model code brought in (its file is outside the installed code)."""
+    path = getattr(module, "__file__", None)  # None: built in, or a namespace package
+    return path is not None and not os.path.realpath(path).startswith(_INSTALLED)
 
 
 @pytest.fixture
