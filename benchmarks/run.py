@@ -25,6 +25,7 @@ import time
 from suite import provision, report, rounds
 from suite.common import PROFILES, RESULTS_JSON, RESULTS_MD, WORK, log
 from suite.measure import run_all_codecs, run_handler_paths
+from suite.jfr import profile_java
 from suite.pyspy import profile_request_path
 from suite.stacks import DEFAULT_STACKS, STACKS, Stacks, cleanup_all
 
@@ -48,6 +49,12 @@ def parse_args(argv):
         "--profile-request-path",
         metavar="STACK",
         help="only profile STACK's worker with py-spy (writes benchmarks/.work/profile/)",
+    )
+    parser.add_argument(
+        "--profile-java",
+        metavar="STACK",
+        help="only record STACK's JVM with Java Flight Recorder under JSON 1x16 load and print "
+        "where its CPU goes (needs jcmd and jfr; writes benchmarks/.work/profile/)",
     )
     parser.add_argument(
         "--project-env",
@@ -123,6 +130,10 @@ def _run(args, profile: dict, only) -> int:
     if args.profile_request_path:
         stacks = Stacks(ready.project_python, ready.old_python)
         print(profile_request_path(stacks, ready.wrk, args.profile_request_path, 8))
+        return 0
+    if args.profile_java:
+        stacks = Stacks(ready.project_python, ready.old_python)
+        print(profile_java(stacks, ready.wrk, args.profile_java, 15))
         return 0
     saved = _measure(args, profile, only, ready)
     saved.save()

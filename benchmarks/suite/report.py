@@ -6,7 +6,7 @@ results.json so that ``--report-only`` can rewrite RESULTS.md later.
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import List
+from typing import List, Optional
 
 import peers
 from suite.common import FAST_BODIES, RESULTS_JSON, RESULTS_MD, SLOW_BODY
@@ -151,6 +151,37 @@ def cpu_table(summary: dict, stacks) -> str:
                     fmt(cell.get("python_cpu"), "%.0f"),
                     fmt(cell.get("other_cpu"), "%.0f"),
                 )
+            lines.append(row)
+    return "\n".join(lines)
+
+
+def total_cpu(cell: Optional[dict]) -> Optional[float]:
+    """Whole-server CPU microseconds per request (Java, workers and the rest), None unmeasured."""
+    parts = [(cell or {}).get(key) for key in ("java_cpu", "python_cpu", "other_cpu")]
+    return None if any(part is None for part in parts) else sum(parts)
+
+
+def peer_cpu_table(summary: dict, stacks) -> str:
+    """Whole-server CPU per request of the project beside the ceiling and the peers, with the
+    project's CPU as a fraction of each (below 1: the project spends less)."""
+    shown = [s for s in ("project",) + peers.PEER_STACKS if s in stacks]
+    others = [s for s in shown if s != "project"]
+    lines = [
+        "| body | workers |"
+        + "".join(" %s µs |" % s for s in shown)
+        + "".join(" project / %s |" % s for s in others),
+        "|---|---:|" + "---:|" * (len(shown) + len(others)),
+    ]
+    for body in peers.PEER_BODIES:
+        for workers in (1, 2):
+            case = "%s|%d" % (body, workers)
+            totals = {s: total_cpu(summary.get((s, case))) for s in shown}
+            mine = totals.get("project")
+            row = "| %s | %d |" % (body, workers)
+            row += "".join(" %s |" % fmt(totals[s], "%.0f") for s in shown)
+            for other in others:
+                ratio = mine / totals[other] if mine and totals[other] else None
+                row += " %s |" % fmt(ratio, "%.2f")
             lines.append(row)
     return "\n".join(lines)
 
@@ -358,6 +389,11 @@ def _peer_section(saved: SavedRun, summary: dict) -> List[str]:
         "the other stack's.",
         "",
         peer_table(summary, saved.stacks),
+        "",
+        "Whole-server CPU per request while measured (microseconds: every process the stack "
+        "started, from /proc), and the project's as a fraction of each other stack's:",
+        "",
+        peer_cpu_table(summary, saved.stacks),
         "",
     ]
 

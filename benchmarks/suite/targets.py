@@ -31,6 +31,12 @@ class Measured:
         cell = self.summary.get((stack, case))
         return cell["rps"] if cell else None
 
+    def cpu(self, stack: str, case: str) -> Optional[float]:
+        """Whole-server CPU microseconds per request (Java, workers and the rest)."""
+        cell = self.summary.get((stack, case)) or {}
+        parts = [cell.get(key) for key in ("java_cpu", "python_cpu", "other_cpu")]
+        return None if any(part is None for part in parts) else sum(parts)
+
     def by_shape(self, fmt_name: str, op: str, stdlib: bool = False) -> List[Optional[float]]:
         ratios = self.stdlib_ratios if stdlib else self.codec_ratios
         found = {shape: r for (f, shape, o), r in ratios.items() if f == fmt_name and o == op}
@@ -50,6 +56,16 @@ def _rps_ratio(row: dict, measured: Measured) -> str:
     mine = measured.rps(row["stack"], row["case"])
     theirs = measured.rps(row["versus"], row.get("versus_case", row["case"]))
     return _at_least(row["name"], mine / theirs if mine and theirs else None, row["goal"])
+
+
+def _cpu_at_most(row: dict, measured: Measured) -> str:
+    """The stack's whole-server CPU per request at most ``goal`` times the other's."""
+    mine, theirs = measured.cpu(row["stack"], row["case"]), measured.cpu(row["versus"], row["case"])
+    if not mine or not theirs:
+        return _line(row["name"], "n/a", "n/a")
+    ratio = mine / theirs
+    text = "%.2fx (%.0f µs vs %.0f µs)" % (ratio, mine, theirs)
+    return _line(row["name"], text, "yes" if ratio <= row["goal"] else "NO")
 
 
 def _codec(row: dict, measured: Measured) -> str:
@@ -125,6 +141,7 @@ def _cold_ratio(row: dict, measured: Measured) -> str:
 
 EVALUATORS: Dict[str, Callable[[dict, Measured], str]] = {
     "rps_ratio": _rps_ratio,
+    "cpu_at_most": _cpu_at_most,
     "codec": _codec,
     "codec_large": _codec_large,
     "codec_small": _codec_small,

@@ -87,3 +87,67 @@ def test_wait_for_stops_at_the_deadline_and_when_the_process_ends():
         server_process.wait_for(lambda: False, timeout=0.05, interval=0.01)
     with pytest.raises(server_process.ProcessExited):
         server_process.wait_for(lambda: True, timeout=5, process=_Exited())
+
+
+def _cpu_summary(project_us: float, fastapi_us: float) -> dict:
+    def cell(total):
+        return {
+            "rps": 1000.0,
+            "java_cpu": total / 2,
+            "python_cpu": total / 4,
+            "other_cpu": total / 4,
+        }
+
+    return {
+        ("project", "JSON 1x16|1"): cell(project_us),
+        ("fastapi", "JSON 1x16|1"): cell(fastapi_us),
+    }
+
+
+def test_cpu_targets_compare_whole_server_cpu_per_request():
+    row = {"name": "cpu", "stack": "project", "versus": "fastapi", "case": "JSON 1x16|1", "goal": 1}
+    measured = targets.Measured({}, {}, _cpu_summary(240.0, 300.0), {})
+    assert (
+        targets.EVALUATORS["cpu_at_most"](row, measured)
+        == "| cpu | 0.80x (240 µs vs 300 µs) | yes |"
+    )
+    measured = targets.Measured({}, {}, _cpu_summary(330.0, 300.0), {})
+    assert targets.EVALUATORS["cpu_at_most"](row, measured).endswith("| NO |")
+    measured = targets.Measured({}, {}, {}, {})
+    assert targets.EVALUATORS["cpu_at_most"](row, measured) == "| cpu | n/a | n/a |"
+
+
+def test_the_peer_cpu_table_sums_every_process_and_gives_the_ratio():
+    table = report.peer_cpu_table(_cpu_summary(240.0, 300.0), ["project", "fastapi"])
+    assert "| JSON 1x16 | 1 | 240 | 300 | 0.80 |" in table
+    assert "| NPY 1000x32 | 2 | n/a | n/a | n/a |" in table
+
+
+def test_java_profile_groups_threads_and_frames():
+    from suite import jfr
+
+    assert jfr.thread_group("W-9000-model") == "W-* (MMS worker threads)"
+    assert jfr.thread_group("epollEventLoopGroup-3-2") == "epollEventLoopGroup-3-* (netty)"
+    assert jfr.thread_group("C2 CompilerThread0") == "C# CompilerThread#"
+
+    def load(thread, start, user):
+        values = {"eventThread": {"javaName": thread}, "startTime": start, "user": user}
+        return {"values": dict(values, system=0.0)}
+
+    loads = [load("W-9000-model", 1, 0.2), load("W-9000-model", 2, 0.4)]
+    loads += [load("epollEventLoopGroup-3-1", 1, 0.1), load("epollEventLoopGroup-3-2", 1, 0.1)]
+    shares = jfr.thread_cpu(loads)
+    assert shares["W-* (MMS worker threads)"] == pytest.approx(0.3)
+    assert shares["epollEventLoopGroup-3-* (netty)"] == pytest.approx(0.1)
+
+    def sample(*classes):
+        frames = [{"method": {"type": {"name": c}, "name": "run"}} for c in classes]
+        return {"values": {"stackTrace": {"frames": frames}}}
+
+    own, groups, total = jfr.sampled_frames(
+        [sample("io.netty.channel.X", "java.lang.Thread"), sample("com.amazonaws.ml.mms.Y")]
+    )
+    assert total == 2 and own["io.netty.channel.X.run"] == 1
+    assert groups == {"netty": 1, "MMS": 1}
+    assert jfr._duration_seconds("PT0.0015S") == pytest.approx(0.0015)
+    assert jfr._duration_seconds("PT1M2.5S") == pytest.approx(62.5)
