@@ -133,7 +133,7 @@ def _run(args, profile: dict, only) -> int:
         return 0
     if args.profile_java:
         stacks = Stacks(ready.project_python, ready.old_python)
-        print(profile_java(stacks, ready.wrk, args.profile_java, 15))
+        print(profile_java(stacks, ready.wrk, args.profile_java))
         return 0
     saved = _measure(args, profile, only, ready)
     saved.save()

@@ -19,15 +19,11 @@ import subprocess
 import time
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from server_process import command_line, cpu_seconds
+from server_process import command_line
 from suite.common import REPO, WORK, log
 from suite.measure import run_wrk
 from suite.stacks import Stacks
 
-# Netty event-loop threads are told apart by their group number (MMS runs one group for
-# accepting, one for HTTP connections, one for the worker sockets); numbered threads of one
-# kind are counted together.
-_NETTY_THREAD = re.compile(r"^((?:epoll|nio)EventLoopGroup-\d+)-\d+$")
 # Frames to groups for the execution samples (first match on the frame's class name).
 FRAME_GROUPS = (
     ("netty", "io.netty."),
@@ -37,6 +33,18 @@ FRAME_GROUPS = (
     ("JDK concurrency (queues, locks)", "java.util.concurrent."),
     ("JSON (gson)", "com.google.gson."),
     ("JDK other", ("java.", "jdk.", "sun.")),
+)
+
+
+INSTRUMENTED_EVENTS = (
+    "jdk.SocketRead",
+    "jdk.SocketWrite",
+    "jdk.FileRead",
+    "jdk.FileWrite",
+    "jdk.FileForce",
+    "jdk.JavaErrorThrow",
+    "jdk.JavaExceptionThrow",
+    "jdk.ExceptionStatistics",
 )
 
 
@@ -63,14 +71,24 @@ def _java_pid(pids: Iterable[int]) -> Tuple[int, str]:
     raise RuntimeError("no MMS Java process found")
 
 
+# Thread names (the kernel keeps 15 characters of them) to groups.
+_THREAD_LABELS = (
+    ("W-", "MMS worker threads (W-*)"),
+    ("epollEventLoop", "netty event loops"),
+    ("nioEventLoop", "netty event loops"),
+    ("C1 CompilerThre", "JIT compiler"),
+    ("C2 CompilerThre", "JIT compiler"),
+    ("Log4j2-", "log4j async logger"),
+    ("GC Thread", "GC"),
+    ("G1 ", "GC"),
+)
+
+
 def thread_group(name: str) -> str:
-    """A thread's group: ``W-*`` for MMS's per-worker threads, a Netty event-loop group by its
-    number, other threads with their numbers replaced by ``#``."""
-    if name.startswith("W-"):
-        return "W-* (MMS worker threads)"
-    netty = _NETTY_THREAD.match(name)
-    if netty:
-        return netty.group(1) + "-* (netty)"
+    """A thread's group by its name's start; other threads with digits replaced by ``#``."""
+    for prefix, label in _THREAD_LABELS:
+        if name.startswith(prefix):
+            return label
     return re.sub(r"\d+", "#", name)
 
 
@@ -98,21 +116,6 @@ def _duration_seconds(text: str) -> float:
     return (int(match.group(1) or 0) * 60 + float(match.group(2))) if match else 0.0
 
 
-def thread_cpu(events: List[dict]) -> Dict[str, float]:
-    """Mean share of one CPU per thread group, from the periodic jdk.ThreadCPULoad events."""
-    sums: Dict[str, float] = collections.defaultdict(float)
-    periods: Dict[str, set] = collections.defaultdict(set)
-    for event in events:
-        values = event["values"]
-        thread = (values.get("eventThread") or {}).get("javaName") or "?"
-        load = float(values.get("user", 0)) + float(values.get("system", 0))
-        group = thread_group(thread)
-        sums[group] += load
-        periods[group].add(values.get("startTime"))
-    samples = max((len(p) for p in periods.values()), default=1)
-    return {group: total / samples for group, total in sums.items()}
-
-
 def sampled_frames(events: List[dict]) -> Tuple[collections.Counter, collections.Counter, int]:
     """(counts by top method, counts by the top frame's package group, samples)."""
     own: collections.Counter = collections.Counter()
@@ -128,14 +131,34 @@ def sampled_frames(events: List[dict]) -> Tuple[collections.Counter, collections
     return own, groups, sum(own.values())
 
 
-def _thread_lines(cpu: Dict[str, float], jvm_cpu_us: float) -> List[str]:
-    whole = sum(cpu.values()) or 1.0
-    lines = ["| thread group | share of the JVM's CPU | µs per request |", "|---|---:|---:|"]
-    for group, share in sorted(cpu.items(), key=lambda kv: -kv[1]):
-        if share / whole >= 0.005:
-            part = share / whole
-            lines.append("| %s | %.0f%% | %.0f |" % (group, 100 * part, jvm_cpu_us * part))
-    return lines
+def proc_thread_cpu(pid: int) -> Dict[str, float]:
+    """CPU seconds so far of each thread group of process ``pid``, from /proc/<pid>/task
+    (thread names as the kernel keeps them: at most 15 characters)."""
+    totals: Dict[str, float] = collections.defaultdict(float)
+    tick = os.sysconf("SC_CLK_TCK")
+    task_dir = "/proc/%d/task" % pid
+    for tid in os.listdir(task_dir):
+        try:
+            with open(os.path.join(task_dir, tid, "comm")) as handle:
+                name = handle.read().strip()
+            with open(os.path.join(task_dir, tid, "stat")) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended
+            continue
+        totals[thread_group(name)] += (int(fields[11]) + int(fields[12])) / tick
+    return totals
+
+
+def _phase_line(label: str, rps: float, requests: int, before: dict, after: dict) -> str:
+    """One row: a load phase's JVM CPU per request, in all and for the biggest groups."""
+    spent = {g: (after.get(g, 0.0) - before.get(g, 0.0)) * 1e6 / requests for g in after}
+    top = sorted(spent.items(), key=lambda kv: -kv[1])[:5]
+    return "| %s | %.0f | %.0f | %s |" % (
+        label,
+        rps,
+        sum(spent.values()),
+        ", ".join("%s %.0f" % (g, us) for g, us in top if us >= 0.5),
+    )
 
 
 def _sample_lines(own: collections.Counter, groups: collections.Counter, total: int) -> List[str]:
@@ -148,21 +171,19 @@ def _sample_lines(own: collections.Counter, groups: collections.Counter, total: 
     return lines
 
 
-def summarise(jfr_tool: str, recording: str, requests: int, jvm_cpu_us: float) -> str:
-    """The Markdown breakdown of one recording made while ``requests`` were answered, the JVM
-    having spent ``jvm_cpu_us`` CPU microseconds per request (measured from /proc)."""
-    cpu = thread_cpu(_events(jfr_tool, recording, "jdk.ThreadCPULoad"))
+def summarise(jfr_tool: str, recording: str, requests: int) -> str:
+    """Hot methods, GC and JIT of one recording made while ``requests`` were answered."""
     own, groups, total = sampled_frames(_events(jfr_tool, recording, "jdk.ExecutionSample"))
     gc = _events(jfr_tool, recording, "jdk.GarbageCollection")
     jit = _events(jfr_tool, recording, "jdk.Compilation")
     gc_seconds = sum(_duration_seconds(e["values"].get("duration")) for e in gc)
     jit_seconds = sum(_duration_seconds(e["values"].get("duration")) for e in jit)
-    lines = ["JVM CPU per request (from /proc): %.0f µs." % jvm_cpu_us, ""]
-    lines += _thread_lines(cpu, jvm_cpu_us) + [""] + _sample_lines(own, groups, total)
+    lines = _sample_lines(own, groups, total)
     lines += [
         "",
         "GC: %d collections, %.1f ms in all (%.2f µs per request). JIT: %d compilations "
-        "finished during the recording, %.0f ms."
+        "finished during the recording, %.0f ms (starting a recording makes the JIT compile "
+        "again: compare the phases above, measured without it)."
         % (
             len(gc),
             gc_seconds * 1e3,
@@ -181,50 +202,67 @@ def _settings_file(jfr_tool: str, java: str, out_dir: str) -> str:
     output = os.path.join(out_dir, "sample-1ms.jfc")
     command = [jfr_tool, "configure", "--input", os.path.join(base, "profile.jfc")]
     command += ["--output", output, "jdk.ExecutionSample#period=1 ms"]
+    # Events that JFR implements by instrumenting JDK classes: enabling them in a running JVM
+    # retransforms those classes and throws away their compiled code, and the recording would
+    # mostly show the JIT compiling it again.
+    command += ["%s#enabled=false" % event for event in INSTRUMENTED_EVENTS]
     done = subprocess.run(command, capture_output=True, text=True)
     return output if done.returncode == 0 and os.path.exists(output) else "profile"
 
 
-def _record(jcmd: str, pid: int, settings: str, recording: str, drive) -> Tuple[object, float]:
-    """Run ``drive()`` (the load) under a JFR recording; its result and the JVM's CPU seconds."""
+def _record(jcmd: str, pid: int, settings: str, recording: str, drive):
+    """Run ``drive()`` (the load) under a JFR recording; its result."""
     start = [jcmd, str(pid), "JFR.start", "name=bench", "settings=" + settings]
     subprocess.run(start + ["filename=" + recording], check=True, capture_output=True)
     time.sleep(0.5)
-    before = cpu_seconds(pid)
     data = drive()
-    used = cpu_seconds(pid) - before
     subprocess.run([jcmd, str(pid), "JFR.stop", "name=bench"], check=True, capture_output=True)
-    return data, used
+    return data
 
 
-def profile_java(stacks: Stacks, wrk: str, stack: str, seconds: int, warmup: int = 20) -> str:
-    """Record the stack's JVM for ``seconds`` of JSON 1x16 load after ``warmup`` seconds of
-    it (JIT compilation settles); write and return the summary."""
+def _phases(pid: int, load, phases: int, seconds: int) -> List[str]:
+    """Drive ``phases`` loads of ``seconds`` each; a row of JVM CPU per request for each."""
+    rows = [
+        "| load phase | req/s | JVM µs per request | by thread group (µs) |",
+        "|---|---:|---:|---|",
+    ]
+    for index in range(phases):
+        before = proc_thread_cpu(pid)
+        data = load(seconds)
+        after = proc_thread_cpu(pid)
+        label = "%d-%d s" % (index * seconds, (index + 1) * seconds)
+        rows.append(_phase_line(label, data.rps, max(1, data.requests), before, after))
+    return rows
+
+
+def profile_java(stacks: Stacks, wrk: str, stack: str, seconds: int = 15, phases: int = 4) -> str:
+    """JSON 1x16 load on the stack's JVM: ``phases`` phases of ``seconds`` measured from /proc
+    thread by thread (no recorder attached), then ``seconds`` under JFR for the hot methods;
+    writes and returns the summary."""
     out_dir = os.path.join(WORK, "profile")
     os.makedirs(out_dir, exist_ok=True)
     recording = os.path.join(out_dir, "java-%s.jfr" % stack)
     server = stacks.start(stack, 1)
+
+    def load(duration):
+        return run_wrk(wrk, server.url, "JSON 1x16", duration)
+
     try:
         server.wait_ready()
         pid, java = _java_pid(server.pids())
         jcmd, jfr_tool = _jdk_tool("jcmd", java), _jdk_tool("jfr", java)
-        settings = _settings_file(jfr_tool, java, out_dir)
-        run_wrk(wrk, server.url, "JSON 1x16", warmup)
-        data, used = _record(
-            jcmd, pid, settings, recording, lambda: run_wrk(wrk, server.url, "JSON 1x16", seconds)
+        rows = _phases(pid, load, phases, seconds)
+        data = _record(
+            jcmd, pid, _settings_file(jfr_tool, java, out_dir), recording, lambda: load(seconds)
         )
     finally:
         server.stop(5)
-    requests = max(1, data.requests)
-    text = (
-        "## %s, JSON 1x16, 1 worker: %.0f req/s under JFR (%d s after %d s of warm-up)\n\n%s\n"
-        % (
-            stack,
-            data.rps,
-            seconds,
-            warmup,
-            summarise(jfr_tool, recording, requests, used * 1e6 / requests),
-        )
+    text = "## %s, JSON 1x16, 1 worker\n\n%s\n\nThen %d s under JFR (%.0f req/s):\n\n%s\n" % (
+        stack,
+        "\n".join(rows),
+        seconds,
+        data.rps,
+        summarise(jfr_tool, recording, max(1, data.requests)),
     )
     path = os.path.join(out_dir, "java-%s.md" % stack)
     with open(path, "w") as handle:

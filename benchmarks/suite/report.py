@@ -4,12 +4,14 @@
 results.json so that ``--report-only`` can rewrite RESULTS.md later.
 """
 
+import glob
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from typing import List, Optional
 
 import peers
-from suite.common import FAST_BODIES, RESULTS_JSON, RESULTS_MD, SLOW_BODY
+from suite.common import FAST_BODIES, RESULTS_JSON, RESULTS_MD, SLOW_BODY, WORK
 from suite.format import fmt, median
 from suite.measure import wrk_command_text
 from suite.stacks import BASE_STACKS, STACKS
@@ -445,7 +447,31 @@ def _commands(profile: dict) -> List[str]:
     ]
 
 
-def report_markdown(saved: SavedRun) -> str:
+def _java_profile_section(profile_dir: str) -> List[str]:
+    """The summaries the last ``--profile-java`` runs left in ``profile_dir`` (none: nothing)."""
+    found = sorted(glob.glob(os.path.join(profile_dir, "java-*.md")))
+    if not found:
+        return []
+    parts = [
+        "## 4. Where the Java front end's CPU goes (`--profile-java`)",
+        "",
+        "JSON 1x16 load on one worker, made separately from the rounds above by "
+        "`python benchmarks/run.py --only <stack> --profile-java <stack>`: four 15 s phases "
+        "with the JVM's CPU per request read thread by thread from /proc (no recorder "
+        "attached), then 15 s under Java Flight Recorder (`jcmd <pid> JFR.start`, execution "
+        "samples every millisecond) for the methods the CPU goes to.",
+        "",
+    ]
+    for path in found:
+        with open(path, encoding="utf-8") as handle:
+            parts += [
+                handle.read().strip().replace("\n## ", "\n### ").replace("## ", "### ", 1),
+                "",
+            ]
+    return parts
+
+
+def report_markdown(saved: SavedRun, profile_dir: str = os.path.join(WORK, "profile")) -> str:
     """The whole of RESULTS.md for ``saved``."""
     result = saved.run or None
     codec_md, ratios = codec_table(saved.codecs)
@@ -453,13 +479,13 @@ def report_markdown(saved: SavedRun) -> str:
     parts = _header(saved) + _codec_section(saved.profile, codec_md)
     if result:
         parts += _e2e_section(saved, summary) + _peer_section(saved, summary)
-        parts += _cold_section(saved)
+        parts += _cold_section(saved) + _java_profile_section(profile_dir)
         if result.get("failures"):
             parts += ["Failures:", ""]
             parts += ["- %s: %s" % kv for kv in sorted(result["failures"].items())]
             parts.append("")
         targets = targets_markdown(ratios, summary, result, STACKS)
-        parts += ["## Targets (issues 5 and 12)", "", targets, ""]
+        parts += ["## Targets (issues 5, 12 and 14)", "", targets, ""]
     return "\n".join(parts + _commands(saved.profile))
 
 

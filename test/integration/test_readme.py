@@ -170,6 +170,7 @@ LOCAL_MODEL_SNIPPET = (
 # Commands quoted in the prose (multi-word spans starting with a program name).
 INLINE_COMMAND = re.compile(r"^(sudo|apt-get|yum|pip|python3?|\.venv/bin/\S+|tox|bash|docker) \S")
 COLD_ONLY_COMMAND = "python benchmarks/run.py --cold-only 8 --only floor,project,project-cds"
+PROFILE_JAVA_COMMAND = "python benchmarks/run.py --only project --profile-java project"
 INLINE: Dict[str, str] = {
     "apt-get install -y openjdk-17-jre-headless": "test_inline_commands (package in .ci/run)",
     "sudo apt-get install -y openjdk-17-jre-headless": "test_inline_commands (package in .ci/run)",
@@ -189,6 +190,7 @@ INLINE: Dict[str, str] = {
     ".venv/bin/python -m pytest -m soak test/integration/test_soak.py -s": "test_inline_commands",
     "python benchmarks/run.py": "test_benchmark_commands_exist",
     COLD_ONLY_COMMAND: "test_inline_commands",
+    PROFILE_JAVA_COMMAND: "test_inline_commands",
     ".venv/bin/python benchmarks/batching.py --runs 2": "test_batching_benchmark_options",
     ".venv/bin/python benchmarks/batching.py --runs 2 --workers 2 --sleep": (
         "test_batching_benchmark_options"
@@ -637,6 +639,8 @@ def test_inline_commands(tmp_path):
     assert "wrk" in benchmark
     # COLD_ONLY_COMMAND: the option and the stack exist
     assert all(word in benchmark for word in ('"--cold-only"', '"project-cds"', "COLD_ONLY"))
+    # PROFILE_JAVA_COMMAND: the option exists and reaches the profiler
+    assert '"--profile-java"' in benchmark and "profile_java(" in benchmark
     # `pip install 'sagemaker-inference[fast]'` (read from setup.py: an editable install's
     # metadata may predate the extra)
     assert re.search(r'"fast": \[', open(os.path.join(ROOT, "setup.py")).read())
