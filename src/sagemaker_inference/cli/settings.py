@@ -6,7 +6,7 @@
 """
 
 import os
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from sagemaker_inference import environment, parameters
 
@@ -21,14 +21,14 @@ def current() -> Mapping[str, str]:
     return os.environ
 
 
-def _lenient(environ: Optional[Mapping[str, str]]) -> environment.Environment:
-    # A bad value of an unrelated variable must not stop ``invoke``; the server checks them all.
-    return environment.Environment(environ, strict=False)
+def _lenient(attribute: str, environ: Optional[Mapping[str, str]]) -> Any:
+    # A bad value must not stop ``invoke`` or the checks before serving; the server refuses it.
+    return environment.read_setting(attribute, environ, strict=False)
 
 
 def default_port(environ: Optional[Mapping[str, str]] = None) -> int:
     """``$SAGEMAKER_BIND_TO_PORT`` when it is a port number, else 8080."""
-    return int(_lenient(environ).inference_http_port)
+    return int(_lenient("_inference_http_port", environ))
 
 
 def bind_address(environ: Mapping[str, str]) -> Optional[str]:
@@ -44,8 +44,7 @@ def program(environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
 
 def state_is_chosen(environ: Mapping[str, str]) -> Mapping[str, bool]:
     """Whether the user set the state directory and the MMS config file, by variable name."""
-    env = _lenient(environ)
     return {
-        parameters.STATE_DIR_ENV: bool(env.state_dir_override),
-        parameters.CONFIG_FILE_ENV: bool(env.config_file),
+        parameters.STATE_DIR_ENV: bool(_lenient("state_dir_override", environ)),
+        parameters.CONFIG_FILE_ENV: bool(_lenient("config_file", environ)),
     }
