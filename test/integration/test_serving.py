@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import requests
 
-from server_harness import BASIC_INFERENCE, module_server
+import server_process
+from server_harness import BASIC_INFERENCE, module_server, running_server, write_model
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -187,3 +188,32 @@ def test_management_bound_to_loopback_only(server):
     others = [addr for addr in listening if addr.port != server.port]
     assert others, listening
     assert all(addr.ip.endswith("127.0.0.1") for addr in others), (server.port, listening)
+
+
+ACCESS_LINE = '"POST /invocations HTTP/1.1" 200'
+BACKEND_TIME_LINE = "Backend response time:"
+
+
+def _logged(server, text, timeout=10.0):
+    """Whether ``text`` reaches the server's output within ``timeout`` (the logger thread
+    writes its lines in batches)."""
+    try:
+        server_process.wait_for(lambda: text in server.log(), timeout)
+    except server_process.WaitTimeout:
+        return False
+    return True
+
+
+def test_each_request_logs_its_access_line_and_no_backend_time_line(server):
+    assert post(server, b"[[1, 2]]").status_code == 200
+    assert _logged(server, ACCESS_LINE), server.log()[-2000:]
+    assert BACKEND_TIME_LINE not in server.log()
+
+
+def test_debug_level_logs_mms_s_backend_time_line_too():
+    def prepare(srv):
+        write_model(srv.base_dir, {"inference.py": BASIC_INFERENCE})
+
+    with running_server({"SAGEMAKER_CONTAINER_LOG_LEVEL": "DEBUG"}, prepare) as debug_server:
+        assert post(debug_server, b"[[1, 2]]").status_code == 200
+        assert _logged(debug_server, BACKEND_TIME_LINE), debug_server.log()[-2000:]

@@ -47,6 +47,7 @@ def test_build_command():
     assert "-Dlog4j.configurationFile=/other.xml" not in cmd
     assert "-Dsagemaker.log.level=warn" in cmd
     assert "-Dsagemaker.ping.log=DENY" in cmd
+    assert "-Dsagemaker.backend.time.log=DENY" in cmd
     assert "-Djava.io.tmpdir=/run/mms" in cmd
     assert "-Xmx1g" in cmd and "-Dx=a b" in cmd
     classpath = cmd[cmd.index("-cp") + 1].split(":")
@@ -71,8 +72,20 @@ def test_build_command():
 def test_debug_level_keeps_ping_lines_and_metrics():
     cmd = mms_command.build_command("java", "c", "s", log_level="DEBUG", patches_path=None)
     assert "-Dsagemaker.ping.log=NEUTRAL" in cmd
+    assert "-Dsagemaker.backend.time.log=NEUTRAL" in cmd
     assert "-Dsagemaker.metrics.level=info" in cmd
     assert "-m" not in cmd
+
+
+def test_log4j_waits_between_batches_unless_vmargs_say_otherwise():
+    cmd = mms_command.build_command(
+        "java", "c", "s", vmargs="-DAsyncLogger.WaitStrategy=Timeout", patches_path=None
+    )
+    assert "-DAsyncLogger.WaitStrategy=Sleep" in cmd and "-DAsyncLogger.Retries=0" in cmd
+    # java takes the last of two values of a property: the operator's
+    assert cmd.index("-DAsyncLogger.WaitStrategy=Timeout") > cmd.index(
+        "-DAsyncLogger.WaitStrategy=Sleep"
+    )
 
 
 def test_patches_jar_found_through_mms_config_by_default(monkeypatch):
