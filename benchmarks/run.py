@@ -100,6 +100,13 @@ def _report_only(args, profile: dict, only) -> int:
     return 0
 
 
+def _stacks(args, ready: provision.Provisioned) -> Stacks:
+    """The stacks, with --project-env applied to the project's (in every mode)."""
+    stacks = Stacks(ready.project_python, ready.old_python)
+    stacks.project_env = dict(item.split("=", 1) for item in args.project_env)
+    return stacks
+
+
 def _measure(args, profile: dict, only, ready: provision.Provisioned) -> report.SavedRun:
     """Codecs, the request path in-process and the end-to-end rounds, as the flags say."""
     info = provision.machine_info(ready.project_python, ready.old_python, ready.wrk)
@@ -109,8 +116,7 @@ def _measure(args, profile: dict, only, ready: provision.Provisioned) -> report.
         saved.codecs = run_all_codecs(ready.old_python, ready.project_python, profile)
     if not args.skip_e2e:
         shutil.rmtree(os.path.join(WORK, "state"), ignore_errors=True)  # last run's logs
-        stacks = Stacks(ready.project_python, ready.old_python)
-        stacks.project_env = dict(item.split("=", 1) for item in args.project_env)
+        stacks = _stacks(args, ready)
         saved.paths = run_handler_paths(stacks, only, profile)
         result = rounds.run_end_to_end(stacks, ready.wrk, profile, only)
         result.failures.update(ready.unavailable)
@@ -123,16 +129,16 @@ def _run(args, profile: dict, only) -> int:
     ready = provision.provision(only, args.project_python)
     only = [s for s in only if s not in ready.unavailable]
     if args.cold_only:
-        stacks = Stacks(ready.project_python, ready.old_python)
+        stacks = _stacks(args, ready)
         cold = rounds.cold_only(stacks, only, args.cold_only)
         print(report.cold_only_table(cold, only))
         return 0
     if args.profile_request_path:
-        stacks = Stacks(ready.project_python, ready.old_python)
+        stacks = _stacks(args, ready)
         print(profile_request_path(stacks, ready.wrk, args.profile_request_path, 8))
         return 0
     if args.profile_java:
-        stacks = Stacks(ready.project_python, ready.old_python)
+        stacks = _stacks(args, ready)
         print(profile_java(stacks, ready.wrk, args.profile_java))
         return 0
     saved = _measure(args, profile, only, ready)

@@ -131,10 +131,16 @@ def sampled_frames(events: List[dict]) -> Tuple[collections.Counter, collections
     return own, groups, sum(own.values())
 
 
-def proc_thread_cpu(pid: int) -> Dict[str, float]:
-    """CPU seconds so far of each thread group of process ``pid``, from /proc/<pid>/task
-    (thread names as the kernel keeps them: at most 15 characters)."""
-    totals: Dict[str, float] = collections.defaultdict(float)
+# The server's other processes (MMS's Python workers, their parent, the supervisor).
+PYTHON_WORKERS = "Python processes"
+
+
+def proc_thread_stats(pid: int) -> Dict[str, Tuple[float, int]]:
+    """CPU seconds and voluntary context switches so far of each thread group of process
+    ``pid``, from /proc/<pid>/task (thread names as the kernel keeps them: at most 15
+    characters). A voluntary switch is the thread blocking, so each one is a wake-up later:
+    the count per request is how many times a request hands work from one thread to another."""
+    totals: Dict[str, Tuple[float, int]] = {}
     tick = os.sysconf("SC_CLK_TCK")
     task_dir = "/proc/%d/task" % pid
     for tid in os.listdir(task_dir):
@@ -143,21 +149,63 @@ def proc_thread_cpu(pid: int) -> Dict[str, float]:
                 name = handle.read().strip()
             with open(os.path.join(task_dir, tid, "stat")) as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
+            with open(os.path.join(task_dir, tid, "status")) as handle:
+                status = handle.read()
         except OSError:  # the thread ended
             continue
-        totals[thread_group(name)] += (int(fields[11]) + int(fields[12])) / tick
+        match = re.search(r"^voluntary_ctxt_switches:\s*(\d+)", status, re.MULTILINE)
+        cpu, switches = totals.get(thread_group(name), (0.0, 0))
+        totals[thread_group(name)] = (
+            cpu + (int(fields[11]) + int(fields[12])) / tick,
+            switches + (int(match.group(1)) if match else 0),
+        )
     return totals
 
 
+def proc_thread_cpu(pid: int) -> Dict[str, float]:
+    """CPU seconds so far of each thread group of process ``pid`` (see proc_thread_stats)."""
+    return {group: cpu for group, (cpu, _) in proc_thread_stats(pid).items()}
+
+
+def process_stats(pids: Iterable[int]) -> Tuple[float, int]:
+    """CPU seconds and voluntary context switches so far of all threads of ``pids`` together
+    (processes that ended are left out)."""
+    cpu, switches = 0.0, 0
+    for pid in pids:
+        try:
+            for spent, count in proc_thread_stats(pid).values():
+                cpu, switches = cpu + spent, switches + count
+        except OSError:
+            continue
+    return cpu, switches
+
+
 def _phase_line(label: str, rps: float, requests: int, before: dict, after: dict) -> str:
-    """One row: a load phase's JVM CPU per request, in all and for the biggest groups."""
-    spent = {g: (after.get(g, 0.0) - before.get(g, 0.0)) * 1e6 / requests for g in after}
-    top = sorted(spent.items(), key=lambda kv: -kv[1])[:5]
-    return "| %s | %.0f | %.0f | %s |" % (
+    """One row: a load phase's CPU per request, in all and for the biggest groups, then the
+    wake-ups per request of each group that blocks at least once per ten requests. ``before``
+    and ``after`` map groups to (CPU seconds, voluntary switches); the JVM's total leaves out
+    :data:`PYTHON_WORKERS`, which has its own columns."""
+
+    def delta(group: str, index: int) -> float:
+        return after[group][index] - before.get(group, (0.0, 0))[index]
+
+    spent = {g: delta(g, 0) * 1e6 / requests for g in after}
+    wakes = {g: delta(g, 1) / requests for g in after}
+    java = [g for g in after if g != PYTHON_WORKERS]
+    top = sorted(java, key=lambda g: -spent[g])[:5]
+    busy = sorted((g for g in java if wakes[g] >= 0.1), key=lambda g: -wakes[g])
+    return "| %s | %.0f | %.0f | %s | %.1f | %s | %s |" % (
         label,
         rps,
-        sum(spent.values()),
-        ", ".join("%s %.0f" % (g, us) for g, us in top if us >= 0.5),
+        sum(spent[g] for g in java),
+        ", ".join("%s %.0f" % (g, spent[g]) for g in top if spent[g] >= 0.5),
+        sum(wakes[g] for g in java),
+        ", ".join("%s %.1f" % (g, wakes[g]) for g in busy),
+        (
+            "%.0f µs, %.1f wake-ups" % (spent[PYTHON_WORKERS], wakes[PYTHON_WORKERS])
+            if PYTHON_WORKERS in after
+            else "n/a"
+        ),
     )
 
 
@@ -220,16 +268,24 @@ def _record(jcmd: str, pid: int, settings: str, recording: str, drive):
     return data
 
 
-def _phases(pid: int, load, phases: int, seconds: int) -> List[str]:
-    """Drive ``phases`` loads of ``seconds`` each; a row of JVM CPU per request for each."""
+def _stats(pid: int, workers: List[int]) -> Dict[str, Tuple[float, int]]:
+    stats = proc_thread_stats(pid)
+    stats[PYTHON_WORKERS] = process_stats(workers)
+    return stats
+
+
+def _phases(pid: int, workers: List[int], load, phases: int, seconds: int) -> List[str]:
+    """Drive ``phases`` loads of ``seconds`` each; a row of CPU and wake-ups per request of the
+    JVM's thread groups and of the server's Python processes (``workers``) for each."""
     rows = [
-        "| load phase | req/s | JVM µs per request | by thread group (µs) |",
-        "|---|---:|---:|---|",
+        "| load phase | req/s | JVM µs per request | by thread group (µs) | JVM wake-ups per "
+        "request | by thread group | Python processes per request |",
+        "|---|---:|---:|---|---:|---|---|",
     ]
     for index in range(phases):
-        before = proc_thread_cpu(pid)
+        before = _stats(pid, workers)
         data = load(seconds)
-        after = proc_thread_cpu(pid)
+        after = _stats(pid, workers)
         label = "%d-%d s" % (index * seconds, (index + 1) * seconds)
         rows.append(_phase_line(label, data.rps, max(1, data.requests), before, after))
     return rows
@@ -251,7 +307,9 @@ def profile_java(stacks: Stacks, wrk: str, stack: str, seconds: int = 15, phases
         server.wait_ready()
         pid, java = _java_pid(server.pids())
         jcmd, jfr_tool = _jdk_tool("jcmd", java), _jdk_tool("jfr", java)
-        rows = _phases(pid, load, phases, seconds)
+        load(2)  # the worker processes exist once a request has been answered
+        workers = [p for p in server.pids() if p != pid]
+        rows = _phases(pid, workers, load, phases, seconds)
         data = _record(
             jcmd, pid, _settings_file(jfr_tool, java, out_dir), recording, lambda: load(seconds)
         )

@@ -130,12 +130,22 @@ def test_java_profile_groups_threads_and_frames():
     assert jfr.thread_group("epollEventLoopG") == "netty event loops"
     assert jfr.thread_group("C2 CompilerThre") == "JIT compiler"
     assert jfr.thread_group("pool-3-thread-1") == "pool-#-thread-#"
-    mine = jfr.proc_thread_cpu(os.getpid())  # this process's threads, from /proc
-    assert mine and all(seconds >= 0 for seconds in mine.values())
-    row = jfr._phase_line(
-        "0-15 s", 100.0, 1000, {"netty event loops": 0.05}, {"netty event loops": 0.15, "GC": 0.001}
+    mine = jfr.proc_thread_stats(os.getpid())  # this process's threads, from /proc
+    assert mine and all(seconds >= 0 and switches >= 0 for seconds, switches in mine.values())
+    assert jfr.proc_thread_cpu(os.getpid()).keys() == mine.keys()
+    cpu, switches = jfr.process_stats([os.getpid(), 2**22 + 1])  # a pid that cannot exist
+    assert cpu > 0 and switches >= 0
+    before = {"netty event loops": (0.05, 100), jfr.PYTHON_WORKERS: (1.0, 10)}
+    after = {
+        "netty event loops": (0.15, 3100),
+        "GC": (0.001, 50),
+        jfr.PYTHON_WORKERS: (1.1, 2010),
+    }
+    row = jfr._phase_line("0-15 s", 100.0, 1000, before, after)
+    assert row == (
+        "| 0-15 s | 100 | 101 | netty event loops 100, GC 1 | 3.0 | netty event loops 3.0 "
+        "| 100 µs, 2.0 wake-ups |"
     )
-    assert row == "| 0-15 s | 100 | 101 | netty event loops 100, GC 1 |"
 
     def sample(*classes):
         frames = [{"method": {"type": {"name": c}, "name": "run"}} for c in classes]
@@ -157,3 +167,14 @@ def test_the_report_carries_the_last_java_profiles(tmp_path):
     assert "## 4. Where the Java front end's CPU goes (`--profile-java`)" in text
     assert "### project, JSON 1x16: 10 req/s\n\nJVM CPU: 5 µs." in text
     assert text.index("## 4. Where") < text.index("## Targets (issues 5, 12 and 14)")
+
+
+def test_project_env_reaches_the_project_stacks_in_every_mode():
+    import argparse
+
+    import run
+
+    args = argparse.Namespace(project_env=["SAGEMAKER_MODEL_SERVER_VMARGS=-Da=b -Dc=d"])
+    ready = argparse.Namespace(project_python=sys.executable, old_python=sys.executable)
+    stacks = run._stacks(args, ready)
+    assert stacks.project_env == {"SAGEMAKER_MODEL_SERVER_VMARGS": "-Da=b -Dc=d"}
