@@ -5,6 +5,8 @@ the ``null`` check that replaced np.isfinite in the JSON/CSV encoders, and the c
 NPY headers.
 """
 
+import contextlib
+import gc
 import io
 import json
 import sys
@@ -462,3 +464,40 @@ def test_default_codecs_fall_back_to_the_stdlib_without_orjson(
     assert _encoded_values(encoded, content_type) == _encoded_values(
         with_orjson_encoded, content_type
     )
+
+
+def test_collector_is_paused_for_a_large_json_body_and_back_on_after():
+    from sagemaker_inference.codecs import json_codec
+
+    seen = []
+    real = fast.collector_paused
+
+    @contextlib.contextmanager
+    def watched():
+        with real():
+            seen.append(gc.isenabled())
+            yield
+
+    body = json.dumps(np.arange(2000.0).reshape(100, 20).tolist()).encode()
+    assert len(body) > fast.PRESCAN_LIMIT
+    try:
+        fast.collector_paused = watched
+        decoded = json_codec.decode_json(body)
+    finally:
+        fast.collector_paused = real
+    assert seen == [False] and gc.isenabled()
+    np.testing.assert_array_equal(decoded, np.arange(2000.0).reshape(100, 20))
+
+
+def test_collector_paused_leaves_a_disabled_collector_disabled_and_survives_errors():
+    gc.disable()
+    try:
+        with fast.collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(ValueError):
+        with fast.collector_paused():
+            raise ValueError("boom")
+    assert gc.isenabled()

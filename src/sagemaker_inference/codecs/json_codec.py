@@ -63,7 +63,8 @@ def _json_fast(data: Any, charset: Optional[str]) -> Optional[np.ndarray]:
     if orjson is None or (not isinstance(data, str) and not common.is_utf8(charset)):
         return None
     try:
-        array = np.array(orjson.loads(data))
+        with fast.collector_paused():
+            array = np.array(orjson.loads(data))
     except Exception:  # invalid JSON, ragged lists: the full path answers, as it always did
         return None
     if fast.may_hold_rounded_integer(array) and fast.has_long_integer(data):
