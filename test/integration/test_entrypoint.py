@@ -186,3 +186,7 @@ def test_dockerfiles_follow_the_contract():
         assert ("com.amazonaws.sagemaker.capabilities.multi-models=true" in text) is multi
         assert 'ENTRYPOINT ["python3", "/usr/local/bin/entrypoint.py"]' in text
         assert "openjdk" in text and "pip install" in text
+        # the AppCDS archive is made at image build, after the install, and the server told
+        build = text.index("RUN python -m sagemaker_inference.cds /opt/sagemaker-mms.jsa")
+        assert text.index("pip install") < build
+        assert "ENV SAGEMAKER_MMS_CDS_ARCHIVE=/opt/sagemaker-mms.jsa" in text
