@@ -28,8 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from typing import Dict, List, Optional
 
 from sagemaker_inference import java_runtime, mms_config, parameters
@@ -122,6 +120,11 @@ def _free_port() -> int:
 
 
 def _predicted(port: int) -> bool:
+    # Imported here, at archive build only: urllib.request (http.client, email, ssl) would add
+    # about 25 ms to every server start, which imports this module.
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(
         "http://127.0.0.1:{}/invocations".format(port),
         data=b"[[1.0, 2.0]]",

@@ -19,8 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 import psutil
@@ -519,6 +517,10 @@ class Supervisor:
         """Multi-model: unregister a model whose backend died so the platform loads it again."""
         if not self.management_url:
             return
+        # Imported on this rare path only: urllib.request costs every server start ~15 ms.
+        import urllib.error
+        import urllib.request
+
         url = "{}/models/{}".format(self.management_url.rstrip("/"), name)
         try:
             urllib.request.urlopen(url, timeout=5).close()

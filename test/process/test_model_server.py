@@ -93,3 +93,16 @@ def test_sigchild_handler_reaps():
             print("reaped")
         """)
     assert out.split() == ["False", "reaped"]
+
+
+def test_starting_a_server_does_not_import_urllib_request():
+    """The entry process imports model_server before it can start Java: a start pays for every
+    module it pulls in, and urllib.request (http.client, email, ssl) is only needed to build a
+    CDS archive or to unregister a dead multi-model backend."""
+    probe = (
+        "import sys; from sagemaker_inference import model_server; "
+        "print(sorted(m for m in ('urllib.request', 'http.client', 'ssl') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
