@@ -2,6 +2,7 @@
 
 import logging
 import os
+import sys
 import shutil
 import subprocess
 import zipfile
@@ -224,3 +225,17 @@ def test_check_command_names_a_stale_jar(copied_tree, capsys):
 def test_model_server_jar_is_found_in_the_installed_mms():
     jar = plugin.model_server_jar()
     assert jar is not None and jar.endswith(os.path.join("frontend", "model-server.jar"))
+
+
+def test_mms_version_is_the_installed_distribution_s():
+    from importlib.metadata import version
+
+    assert plugin.mms_version() == version("multi-model-server")
+
+
+def test_mms_version_asks_the_distribution_without_mms_version_module(monkeypatch):
+    import importlib.metadata
+
+    monkeypatch.setitem(sys.modules, "mms.version", None)  # "import mms.version" fails
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "9.9.9")
+    assert plugin.mms_version() == "9.9.9"
