@@ -162,7 +162,8 @@ def measure(
     }
 
 
-def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
+def parse_args(argv: Optional[List[str]], need_wrk: bool = True) -> argparse.Namespace:
+    """The command line; an error when wrk is not on PATH (unless not ``need_wrk``)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=2, help="runs of every configuration")
     parser.add_argument("--duration", type=float, default=15, help="seconds at 32 connections")
@@ -177,7 +178,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--batch-sizes", default="8,16")
     parser.add_argument("--json", metavar="PATH", help="also write the run's figures to PATH")
     args = parser.parse_args(argv)
-    if shutil.which("wrk") is None:
+    if need_wrk and shutil.which("wrk") is None:
         parser.error("wrk is not on PATH")
     return args
 
