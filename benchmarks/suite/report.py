@@ -453,7 +453,7 @@ def _batching_section(batching: dict) -> List[str]:
         "One server per configuration through this project's `start_model_server` (without "
         "batching, then SAGEMAKER_MODEL_SERVER_BATCH_SIZE as in the table with "
         "SAGEMAKER_MODEL_SERVER_MAX_BATCH_DELAY_MS=%s), %s worker(s), a model whose predict "
-        "costs %s ms per call plus %s ms per row (%s; `batch_stacking` gives it one batch per "
+        "costs %g ms per call plus %g ms per row (%s; `batch_stacking` gives it one batch per "
         "call), JSON 1x%s bodies, wrk with %s connections for %s s after %s s of warm-up "
         "(and one connection for half that time). "
         "Medians of %d run(s). The goal: batching at >= 3x the requests/s without batching, "
@@ -467,8 +467,8 @@ def _batching_section(batching: dict) -> List[str]:
             "sleeping" if settings["sleep"] else "busy CPU",
             settings.get("features", 16),
             settings["connections"],
-            settings.get("duration", "?"),
-            settings.get("warmup", "?"),
+            "%g" % settings["duration"] if "duration" in settings else "?",
+            "%g" % settings["warmup"] if "warmup" in settings else "?",
             summary["runs"],
         ),
         "",

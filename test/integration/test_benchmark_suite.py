@@ -206,7 +206,8 @@ def test_the_report_shows_dynamic_batching_and_checks_its_goals():
     text = report.report_markdown(saved)
     section = "## 5. Dynamic batching (`benchmarks/batching.py`)"
     assert text.index("## 3. Cold start") < text.index(section) < text.index("## Targets")
-    assert "10.0 ms per call plus 0.25 ms per row (busy CPU" in text
+    assert "10 ms per call plus 0.25 ms per row (busy CPU" in text
+    assert "32 connections for 4 s after 2 s of warm-up" in text
     assert "32 connections" in text and "Medians of 2 run(s)" in text
     assert "| 1 (off) | 100 | 1.00x | 155.0 | 310.0 | - |" in text
     assert "| 8 | 350 | 3.50x | 20.2 | 40.5 | 44.0 |" in text
