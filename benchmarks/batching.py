@@ -4,6 +4,8 @@ plus a cost per row, without batching and with SAGEMAKER_MODEL_SERVER_BATCH_SIZE
 
     .venv/bin/python benchmarks/batching.py                # 2 runs of every configuration
     .venv/bin/python benchmarks/batching.py --runs 3 --duration 20
+    .venv/bin/python benchmarks/batching.py --runs 1 --json /tmp/batching.json
+
 
 Run it with the project's virtual environment (it starts ``start_model_server`` from the
 interpreter running it). Everything it writes goes to a temporary directory; the servers listen
@@ -12,12 +14,16 @@ connections. For each configuration it reports requests/s and p50/p99 at 32 conn
 single-request latency (one connection), and checks the issue's goal: batching at >= 3x the
 unbatched requests/s with p99 <= max_batch_delay + 2x the unbatched single-request latency.
 Figures are medians over the runs; the machine is shared, so read them with their spread.
+With ``--json PATH`` it also writes the settings and every run's figures to PATH
+(``results_json``: "off" for no batching, the batch size otherwise), which
+``benchmarks/run.py`` reads for its report.
 """
 
 import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -156,7 +162,8 @@ def measure(
     }
 
 
-def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
+def parse_args(argv: Optional[List[str]], need_wrk: bool = True) -> argparse.Namespace:
+    """The command line; an error when wrk is not on PATH (unless not ``need_wrk``)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=2, help="runs of every configuration")
     parser.add_argument("--duration", type=float, default=15, help="seconds at 32 connections")
@@ -169,8 +176,9 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         "--sleep", action="store_true", help="the predict cost sleeps instead of using a CPU"
     )
     parser.add_argument("--batch-sizes", default="8,16")
+    parser.add_argument("--json", metavar="PATH", help="also write the run's figures to PATH")
     args = parser.parse_args(argv)
-    if shutil.which("wrk") is None:
+    if need_wrk and shutil.which("wrk") is None:
         parser.error("wrk is not on PATH")
     return args
 
@@ -251,11 +259,51 @@ def print_table(args: argparse.Namespace, results: Results) -> None:
     print("single-request latency without batching (p50, 1 connection): {:.1f} ms".format(single))
 
 
+def configuration_key(configuration: Optional[int]) -> str:
+    """The JSON key of a configuration: "off" without batching, else the batch size."""
+    return "off" if configuration is None else str(configuration)
+
+
+def results_json(args: argparse.Namespace, results: Results) -> dict:
+    """The settings that shape the figures and every run's figures, by configuration_key."""
+    settings = {
+        "workers": args.workers,
+        "fixed_ms": args.fixed_ms,
+        "row_ms": args.row_ms,
+        "max_batch_delay_ms": args.max_batch_delay_ms,
+        "runs": args.runs,
+        "sleep": args.sleep,
+        "connections": CONNECTIONS,
+        "features": FEATURES,
+        "duration": args.duration,
+        "warmup": args.warmup,
+    }
+    runs = {configuration_key(c): list(figures) for c, figures in results.items()}
+    return {"args": settings, "configurations": runs}
+
+
+def write_json(path: str, args: argparse.Namespace, results: Results) -> None:
+    """results_json to ``path``, written to a temporary name first so that a reader never
+    sees half a file."""
+    partial = path + ".partial"
+    with open(partial, "w") as handle:
+        json.dump(results_json(args, results), handle, indent=1)
+    os.replace(partial, path)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+
+    def on_sigterm(signo, frame):
+        raise KeyboardInterrupt  # the finally blocks stop the server that is running
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     configurations: List[Optional[int]] = [None]
     configurations += [int(x) for x in args.batch_sizes.split(",") if x]
-    print_table(args, run_all(args, configurations))
+    results = run_all(args, configurations)
+    print_table(args, results)
+    if args.json:
+        write_json(args.json, args, results)
     return 0
 
 

@@ -2,15 +2,16 @@
 """Side-by-side benchmark: this project vs sagemaker-inference 1.10.1, a no-toolkit MMS floor,
 the ceiling of the project's own front end, and FastAPI, TorchServe and MLServer.
 
-    python benchmarks/run.py            # full run (about 25 minutes on 2 cores)
-    python benchmarks/run.py --quick    # development run (about 6 minutes)
+    python benchmarks/run.py            # full run (about 29 minutes on 2 cores)
+    python benchmarks/run.py --quick    # development run (about 7 minutes)
     python benchmarks/run.py --quick --skip-e2e     # the codecs only (about 3 minutes)
     python benchmarks/run.py --quick --skip-codecs --only project,fastapi   # a few stacks
 
 Builds what it needs under benchmarks/.work/ (virtual environments, model, bodies; wrk through
 apt-get when missing), measures codecs in-process, end-to-end throughput and latency through the
 real Java MMS on 127.0.0.1, cold start and shutdown, prints the tables and writes
-benchmarks/RESULTS.md. Only the standard library is needed to run this file; the work is done by
+benchmarks/RESULTS.md; with the project among the stacks, also the dynamic-batching benchmark
+(benchmarks/batching.py). Only the standard library is needed to run this file; the work is done by
 the package benchmarks/suite/ (provision, stacks, measure, rounds, report, targets.json) and the
 peers' own code is in benchmarks/peers.py.
 """
@@ -23,6 +24,7 @@ import sys
 import time
 
 from suite import provision, report, rounds
+from suite.batching_run import run_batching
 from suite.common import PROFILES, RESULTS_JSON, RESULTS_MD, WORK, log
 from suite.measure import run_all_codecs, run_handler_paths
 from suite.jfr import profile_java
@@ -77,6 +79,9 @@ def parse_args(argv):
     )
     parser.add_argument("--skip-codecs", action="store_true")
     parser.add_argument("--skip-e2e", action="store_true")
+    parser.add_argument(
+        "--skip-batching", action="store_true", help="leave out benchmarks/batching.py"
+    )
     parser.add_argument("--rounds", type=int, help="override the profile's round count")
     parser.add_argument("--duration", type=float, help="override measured seconds per case")
     args = parser.parse_args(argv)
@@ -108,7 +113,8 @@ def _stacks(args, ready: provision.Provisioned) -> Stacks:
 
 
 def _measure(args, profile: dict, only, ready: provision.Provisioned) -> report.SavedRun:
-    """Codecs, the request path in-process and the end-to-end rounds, as the flags say."""
+    """Codecs, the request path in-process, the end-to-end rounds and the dynamic-batching
+    benchmark (with the project among the stacks), as the flags say."""
     info = provision.machine_info(ready.project_python, ready.old_python, ready.wrk)
     info["peers"] = provision.peer_versions(only)
     saved = report.SavedRun(args.argv, args.profile, profile, only, info)
@@ -121,6 +127,8 @@ def _measure(args, profile: dict, only, ready: provision.Provisioned) -> report.
         result = rounds.run_end_to_end(stacks, ready.wrk, profile, only)
         result.failures.update(ready.unavailable)
         saved.run = result.as_dict()
+        if "project" in only and not args.skip_batching:
+            saved.batching = run_batching(ready.project_python, ready.wrk, profile)
     return saved
 
 

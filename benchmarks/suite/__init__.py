@@ -7,6 +7,7 @@
 - measure: codecs in-process, the request path in-process, wrk against a running server;
 - rounds: the order of the runs (stacks alternately, cold starts) and their typed results;
 - pyspy: py-spy of a live worker (``--profile-request-path``);
+- batching_run: benchmarks/batching.py in the run (dynamic batching) and its medians;
 - report: the Markdown tables and RESULTS.md; targets (with targets.json): the goals it checks.
 
 Importing the package puts test/ on sys.path for server_process.

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import List, Optional
 
 import peers
+from suite.batching_run import batching_summary
 from suite.common import FAST_BODIES, RESULTS_JSON, RESULTS_MD, SLOW_BODY, WORK
 from suite.format import fmt, median
 from suite.measure import wrk_command_text
@@ -23,7 +24,8 @@ CODEC_LABELS = ("1.10.1", "project", "project-stdlib")
 @dataclass
 class SavedRun:
     """One run: its command line, profile, stacks, machine, and what each part measured
-    (``run`` is rounds.RunResult.as_dict(), empty without end-to-end measurements)."""
+    (``run`` is rounds.RunResult.as_dict(), empty without end-to-end measurements;
+    ``batching`` is what benchmarks/batching.py wrote, or {"error": ...}, empty when not run)."""
 
     argv: List[str]
     profile_name: str
@@ -33,6 +35,7 @@ class SavedRun:
     codecs: dict = field(default_factory=dict)
     paths: dict = field(default_factory=dict)
     run: dict = field(default_factory=dict)
+    batching: dict = field(default_factory=dict)
 
     def save(self, path: str = RESULTS_JSON) -> None:
         with open(path, "w") as handle:
@@ -40,7 +43,8 @@ class SavedRun:
 
     @classmethod
     def load(cls, path: str, argv: List[str], profile_name: str, profile: dict, stacks):
-        """A saved run; files of older runs may lack argv, profile or stacks (the defaults)."""
+        """A saved run; files of older runs may lack argv, profile, stacks (the defaults),
+        paths or batching (empty)."""
         with open(path) as handle:
             saved = json.load(handle)
         return cls(
@@ -52,6 +56,7 @@ class SavedRun:
             saved["codecs"],
             saved.get("paths", {}),
             saved["run"] or {},
+            saved.get("batching") or {},
         )
 
 
@@ -415,7 +420,85 @@ def _cold_section(saved: SavedRun) -> List[str]:
     ]
 
 
+def batching_table(summary: dict) -> str:
+    """One row per configuration of batching.py's medians; the p99 bound on batched rows."""
+    lines = [
+        "| batch size | req/s | vs no batching | p50 ms | p99 ms | p99 bound ms |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for key, row in summary["rows"].items():
+        lines.append(
+            "| %s | %s | %s | %s | %s | %s |"
+            % (
+                "1 (off)" if key == "off" else key,
+                fmt(row["rps"], "%.0f"),
+                fmt(row["ratio"], "%.2fx"),
+                fmt(row["p50_ms"], "%.1f"),
+                fmt(row["p99_ms"], "%.1f"),
+                "-" if key == "off" else fmt(summary["bound_ms"], "%.1f"),
+            )
+        )
+    return "\n".join(lines)
+
+
+def _batching_section(batching: dict) -> List[str]:
+    """Section 5, only when batching.py left figures."""
+    summary = batching_summary(batching)
+    if summary is None:
+        return []
+    settings = batching["args"]
+    return [
+        "## 5. Dynamic batching (`benchmarks/batching.py`)",
+        "",
+        "One server per configuration through this project's `start_model_server` (without "
+        "batching, then SAGEMAKER_MODEL_SERVER_BATCH_SIZE as in the table with "
+        "SAGEMAKER_MODEL_SERVER_MAX_BATCH_DELAY_MS=%s), %s worker(s), a model whose predict "
+        "costs %g ms per call plus %g ms per row (%s; `batch_stacking` gives it one batch per "
+        "call), JSON 1x%s bodies, wrk with %s connections for %s s after %s s of warm-up "
+        "(and one connection for half that time). "
+        "Medians of %d run(s). The goal: batching at >= 3x the requests/s without batching, "
+        "with p99 <= max_batch_delay + 2x the single-request latency (p50 without batching "
+        "at 1 connection)."
+        % (
+            settings["max_batch_delay_ms"],
+            settings["workers"],
+            settings["fixed_ms"],
+            settings["row_ms"],
+            "sleeping" if settings["sleep"] else "busy CPU",
+            settings.get("features", 16),
+            settings["connections"],
+            "%g" % settings["duration"] if "duration" in settings else "?",
+            "%g" % settings["warmup"] if "warmup" in settings else "?",
+            summary["runs"],
+        ),
+        "",
+        batching_table(summary),
+        "",
+        "Single-request latency without batching (p50, 1 connection): %s ms."
+        % fmt(summary["single_ms"], "%.1f"),
+        "",
+    ]
+
+
+def _failures(saved: SavedRun) -> List[str]:
+    """The stacks that stopped being measured, and a batching run that failed."""
+    failures = dict((saved.run or {}).get("failures") or {})
+    if saved.batching.get("error"):
+        failures["dynamic batching"] = saved.batching["error"]
+    if not failures:
+        return []
+    return ["Failures:", ""] + ["- %s: %s" % kv for kv in sorted(failures.items())] + [""]
+
+
 def _commands(profile: dict) -> List[str]:
+    batching = []
+    if "batching_runs" in profile:  # results of older runs have no batching settings
+        batching.append(
+            "- dynamic batching: `benchmarks/.work/venv-project/bin/python benchmarks/batching.py "
+            "--runs %s --duration %s --warmup %s --json benchmarks/.work/batching.json` (wrk on "
+            "PATH)"
+            % (profile["batching_runs"], profile["batching_duration"], profile["batching_warmup"])
+        )
     return [
         "## Commands",
         "",
@@ -443,6 +526,7 @@ def _commands(profile: dict) -> List[str]:
         "`mlserver_runtime.BenchmarkRuntime`)",
         "- codecs: `<venv>/bin/python benchmarks/codec_runner.py --toolkit <label> --repeats %d "
         "--min-seconds %s`" % (profile["codec_repeats"], profile["codec_min_seconds"]),
+        *batching,
         "",
     ]
 
@@ -480,11 +564,10 @@ def report_markdown(saved: SavedRun, profile_dir: str = os.path.join(WORK, "prof
     if result:
         parts += _e2e_section(saved, summary) + _peer_section(saved, summary)
         parts += _cold_section(saved) + _java_profile_section(profile_dir)
-        if result.get("failures"):
-            parts += ["Failures:", ""]
-            parts += ["- %s: %s" % kv for kv in sorted(result["failures"].items())]
-            parts.append("")
-        targets = targets_markdown(ratios, summary, result, STACKS)
+    parts += _batching_section(saved.batching) + _failures(saved)
+    if result:
+        batching = batching_summary(saved.batching)
+        targets = targets_markdown(ratios, summary, result, STACKS, batching)
         parts += ["## Targets (issues 5, 12 and 14)", "", targets, ""]
     return "\n".join(parts + _commands(saved.profile))
 

@@ -2,12 +2,13 @@
 
 Each evaluator gets the row (its parameters) and the measurements, and returns the row's
 Markdown line ``| name | measured | met |``; "met" is yes, NO, n/a (not measured) or, for codec
-rows, "large bodies only".
+rows, "large bodies only". Batching rows read the medians of benchmarks/batching.py
+(suite.batching_run.batching_summary).
 """
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
 import peers
@@ -20,12 +21,14 @@ SHAPES = ("1x16", "1000x32", "10000x32")
 @dataclass
 class Measured:
     """What the targets are checked against: codec ratios (project / 1.10.1, with and without
-    orjson) by (format, shape, op), end-to-end medians by (stack, case), median cold starts."""
+    orjson) by (format, shape, op), end-to-end medians by (stack, case), median cold starts,
+    and batching_summary's medians of the dynamic-batching run (empty: not measured)."""
 
     codec_ratios: Dict[Tuple[str, str, str], Optional[float]]
     stdlib_ratios: Dict[Tuple[str, str, str], Optional[float]]
     summary: dict
     cold: Dict[str, Optional[float]]
+    batching: dict = field(default_factory=dict)
 
     def rps(self, stack: str, case: str) -> Optional[float]:
         cell = self.summary.get((stack, case))
@@ -139,6 +142,29 @@ def _cold_ratio(row: dict, measured: Measured) -> str:
     return _at_least(row["name"], row["goal"] - ratio, 0, text)
 
 
+def _batching(row: dict, measured: Measured) -> str:
+    """Every batch size of ``row["batch_sizes"]`` against the goal of ``row["check"]``:
+    "speedup" (req/s over no batching's >= ``goal``) or "p99_bound" (p99 <= max_batch_delay
+    + 2x the single-request latency); n/a unless each of them was measured."""
+    rows = measured.batching.get("rows", {})
+    cells = [rows.get(size) for size in row["batch_sizes"]]
+    if any(cell is None for cell in cells):
+        return _line(row["name"], "n/a", "n/a")
+    if row["check"] == "speedup":
+        values = [cell["ratio"] for cell in cells]
+        met = all(v is not None and v >= row["goal"] for v in values)
+        text = " / ".join(fmt(v, "%.2fx") for v in values)
+    else:
+        bound = measured.batching.get("bound_ms")
+        values = [cell["p99_ms"] for cell in cells]
+        met = bound is not None and all(v is not None and v <= bound for v in values)
+        text = "%s ms (bound %s ms)" % (
+            " / ".join(fmt(v, "%.1f") for v in values),
+            fmt(bound, "%.1f"),
+        )
+    return _line(row["name"], text, "yes" if met else "NO")
+
+
 EVALUATORS: Dict[str, Callable[[dict, Measured], str]] = {
     "rps_ratio": _rps_ratio,
     "cpu_at_most": _cpu_at_most,
@@ -149,6 +175,7 @@ EVALUATORS: Dict[str, Callable[[dict, Measured], str]] = {
     "cold_not_slower": _cold_not_slower,
     "cold_within": _cold_within,
     "cold_ratio": _cold_ratio,
+    "batching": _batching,
 }
 
 
@@ -158,11 +185,13 @@ def load_targets(path: str = TARGETS_JSON) -> List[dict]:
         return json.load(handle)["tables"]
 
 
-def targets_markdown(codec_ratios: tuple, summary: dict, result: dict, stacks) -> str:
+def targets_markdown(
+    codec_ratios: tuple, summary: dict, result: dict, stacks, batching: Optional[dict] = None
+) -> str:
     """Every table of targets.json, evaluated; ``stacks`` are the stacks cold starts are
-    looked up for."""
+    looked up for, ``batching`` is batching_summary's (None: no batching figures)."""
     cold = {s: median(result["cold"].get(s, [])) for s in stacks}
-    measured = Measured(codec_ratios[0], codec_ratios[1], summary, cold)
+    measured = Measured(codec_ratios[0], codec_ratios[1], summary, cold, batching or {})
     lines: List[str] = []
     for table in load_targets():
         if table["heading"]:

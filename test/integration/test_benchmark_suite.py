@@ -1,6 +1,8 @@
 """The benchmark package's pure parts: targets.json against its evaluators, the report of a
-made-up run, and the waits of server_process (no process, socket or Java here)."""
+made-up run (with made-up dynamic-batching figures), batching.py's JSON, and the waits of
+server_process (no process, socket or Java here)."""
 
+import json
 import os
 import sys
 
@@ -12,7 +14,7 @@ BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file
 if os.path.abspath(BENCHMARKS) not in sys.path:
     sys.path.append(os.path.abspath(BENCHMARKS))
 
-from suite import report, targets  # noqa: E402
+from suite import batching_run, report, targets  # noqa: E402
 from suite.common import PROFILES  # noqa: E402
 
 
@@ -178,3 +180,103 @@ def test_project_env_reaches_the_project_stacks_in_every_mode():
     ready = argparse.Namespace(project_python=sys.executable, old_python=sys.executable)
     stacks = run._stacks(args, ready)
     assert stacks.project_env == {"SAGEMAKER_MODEL_SERVER_VMARGS": "-Da=b -Dc=d"}
+
+
+def _batching(off_rps: float = 100.0) -> dict:
+    """What batching.py --json writes: batch sizes 8 and 16 at 3.5x and 3.2x the unbatched
+    req/s (the goal of 3x met), p99 within the bound (20 + 2 x 12 = 44 ms) at 8 but above it
+    at 16 (that goal not met)."""
+
+    def run(rps: float, p99: float, single: float = 11.0) -> dict:
+        return {"rps": rps, "p50_ms": p99 / 2, "p99_ms": p99, "single_p50_ms": single}
+
+    args = {"workers": 1, "fixed_ms": 10.0, "row_ms": 0.25, "max_batch_delay_ms": 20, "runs": 2}
+    args.update(sleep=False, connections=32, features=16, duration=4, warmup=2)
+    configurations = {
+        "off": [run(off_rps, 300.0), run(off_rps, 320.0, 13.0)],
+        "8": [run(3.4 * off_rps, 40.0), run(3.6 * off_rps, 41.0)],
+        "16": [run(3.1 * off_rps, 50.0), run(3.3 * off_rps, 60.0)],
+    }
+    return {"args": args, "configurations": configurations}
+
+
+def test_the_report_shows_dynamic_batching_and_checks_its_goals():
+    saved = _saved()
+    saved.batching = _batching()
+    text = report.report_markdown(saved)
+    section = "## 5. Dynamic batching (`benchmarks/batching.py`)"
+    assert text.index("## 3. Cold start") < text.index(section) < text.index("## Targets")
+    assert "10 ms per call plus 0.25 ms per row (busy CPU" in text
+    assert "32 connections for 4 s after 2 s of warm-up" in text
+    assert "32 connections" in text and "Medians of 2 run(s)" in text
+    assert "| 1 (off) | 100 | 1.00x | 155.0 | 310.0 | - |" in text
+    assert "| 8 | 350 | 3.50x | 20.2 | 40.5 | 44.0 |" in text
+    assert "| 16 | 320 | 3.20x | 27.5 | 55.0 | 44.0 |" in text
+    assert "(p50, 1 connection): 12.0 ms." in text
+    speedup = (
+        "| batching >= 3x requests/s of no batching (batch size 8 / 16) | 3.50x / 3.20x | yes |"
+    )
+    assert speedup in text
+    bound = "| batching p99 <= max_batch_delay + 2x single-request latency (batch size 8 / 16) |"
+    assert bound + " 40.5 / 55.0 ms (bound 44.0 ms) | NO |" in text
+    assert "benchmarks/batching.py --runs 1 --duration 4 --warmup 2 --json" in text
+
+
+def test_batching_rows_say_yes_when_every_batch_size_meets_its_goal():
+    summary = batching_run.batching_summary(_batching())
+    measured = targets.Measured({}, {}, {}, {}, summary)
+    row = {"name": "x", "check": "speedup", "batch_sizes": ["8"], "goal": 3}
+    assert targets.EVALUATORS["batching"](row, measured) == "| x | 3.50x | yes |"
+    row = {"name": "x", "check": "p99_bound", "batch_sizes": ["8"]}
+    assert targets.EVALUATORS["batching"](row, measured) == "| x | 40.5 ms (bound 44.0 ms) | yes |"
+
+
+def test_without_batching_figures_there_is_no_section_and_the_rows_are_na():
+    saved = _saved()
+    for batching in ({}, {"error": "RuntimeError: batching.py exited with 1: boom"}):
+        saved.batching = batching
+        text = report.report_markdown(saved)
+        assert "## 5. Dynamic batching" not in text
+        assert (
+            "| batching >= 3x requests/s of no batching (batch size 8 / 16) | n/a | n/a |" in text
+        )
+    assert "- dynamic batching: RuntimeError: batching.py exited with 1: boom" in text
+
+
+def test_saved_runs_load_with_and_without_batching(tmp_path):
+    saved = _saved()
+    saved.batching = _batching()
+    path = str(tmp_path / "results.json")
+    saved.save(path)
+    assert report.SavedRun.load(path, [], "full", {}, []).batching == _batching()
+    with open(path) as handle:
+        data = json.load(handle)
+    del data["batching"]
+    with open(path, "w") as handle:
+        json.dump(data, handle)
+    loaded = report.SavedRun.load(path, [], "full", {}, [])
+    assert loaded.batching == {} and loaded.run == saved.run
+    assert "## 5. Dynamic batching" not in report.report_markdown(loaded)
+
+
+def test_batching_py_writes_its_settings_and_every_run_as_json(tmp_path):
+    import batching
+
+    args = batching.parse_args(["--runs", "1", "--max-batch-delay-ms", "30", "--sleep"], False)
+    figures = {"rps": 50.0, "p50_ms": 9.0, "p99_ms": 12.0, "single_p50_ms": 8.0}
+    path = str(tmp_path / "batching.json")
+    batching.write_json(path, args, {None: [figures], 8: [figures, figures]})
+    with open(path) as handle:
+        written = json.load(handle)
+    assert written["args"]["max_batch_delay_ms"] == 30 and written["args"]["sleep"] is True
+    assert written["args"]["connections"] == 32 and written["args"]["runs"] == 1
+    assert written["configurations"] == {"off": [figures], "8": [figures, figures]}
+    assert os.listdir(str(tmp_path)) == ["batching.json"]
+
+
+def test_the_batching_command_follows_the_profile():
+    cmd = batching_run.batching_command("/venv/bin/python", PROFILES["full"], "/tmp/b.json")
+    assert cmd[0] == "/venv/bin/python" and cmd[1].endswith(
+        os.path.join("benchmarks", "batching.py")
+    )
+    assert cmd[2:] == ["--runs", "2", "--duration", "15", "--warmup", "5", "--json", "/tmp/b.json"]
