@@ -154,17 +154,13 @@ def proc_thread_stats(pid: int) -> Dict[str, Tuple[float, int]]:
         except OSError:  # the thread ended
             continue
         match = re.search(r"^voluntary_ctxt_switches:\s*(\d+)", status, re.MULTILINE)
-        cpu, switches = totals.get(thread_group(name), (0.0, 0))
-        totals[thread_group(name)] = (
+        group = thread_group(name)
+        cpu, switches = totals.get(group, (0.0, 0))
+        totals[group] = (
             cpu + (int(fields[11]) + int(fields[12])) / tick,
             switches + (int(match.group(1)) if match else 0),
         )
     return totals
-
-
-def proc_thread_cpu(pid: int) -> Dict[str, float]:
-    """CPU seconds so far of each thread group of process ``pid`` (see proc_thread_stats)."""
-    return {group: cpu for group, (cpu, _) in proc_thread_stats(pid).items()}
 
 
 def process_stats(pids: Iterable[int]) -> Tuple[float, int]:

@@ -134,7 +134,6 @@ def test_java_profile_groups_threads_and_frames():
     assert jfr.thread_group("pool-3-thread-1") == "pool-#-thread-#"
     mine = jfr.proc_thread_stats(os.getpid())  # this process's threads, from /proc
     assert mine and all(seconds >= 0 and switches >= 0 for seconds, switches in mine.values())
-    assert jfr.proc_thread_cpu(os.getpid()).keys() == mine.keys()
     cpu, switches = jfr.process_stats([os.getpid(), 2**22 + 1])  # a pid that cannot exist
     assert cpu > 0 and switches >= 0
     before = {"netty event loops": (0.05, 100), jfr.PYTHON_WORKERS: (1.0, 10)}
